@@ -1,0 +1,1 @@
+//! Load-balancing client and voice pipeline.

@@ -1,0 +1,1 @@
+//! Name server, master server and game server.
