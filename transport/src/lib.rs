@@ -17,6 +17,7 @@ pub mod connection;
 pub mod crypto;
 pub mod endpoint;
 pub mod event;
+pub mod lb;
 pub mod stats;
 pub mod types;
 #[cfg(feature = "tokio")]
