@@ -138,13 +138,13 @@ pub enum DecodeError {
     #[error("string is not valid UTF-8")]
     InvalidUtf8,
     /// Nesting deeper than [`Limits::max_depth`].
-    #[error("nesting deeper than {0}")]
+    #[error("nesting deeper than {0} levels (Limits::max_depth)")]
     TooDeep(usize),
     /// A collection longer than [`Limits::max_collection_len`] or than the bytes left allow.
-    #[error("collection of {0} elements exceeds the limit")]
+    #[error("collection of {0} elements exceeds Limits::max_collection_len or the bytes left")]
     TooLong(u64),
     /// A message larger than [`Limits::max_message_size`].
-    #[error("message of {0} bytes exceeds the maximum message size")]
+    #[error("message of {0} bytes exceeds Limits::max_message_size")]
     TooLarge(usize),
     /// A compact integer that overflows its type.
     #[error("integer out of range")]
@@ -165,16 +165,18 @@ pub enum DecodeError {
 #[non_exhaustive]
 pub enum EncodeError {
     /// The encoded message would exceed [`Limits::max_message_size`].
-    #[error("message of {0} bytes exceeds the maximum message size")]
+    #[error("message of {0} bytes exceeds Limits::max_message_size; split it or raise the limit")]
     TooLarge(usize),
     /// A dictionary entry or typed array element does not match its declared type.
-    #[error("value does not match its declared type")]
+    #[error("value does not match its declared dictionary type (or a Null type was declared)")]
     TypeMismatch,
     /// Nesting deeper than [`Limits::max_depth`].
-    #[error("nesting deeper than {0}")]
+    #[error("nesting deeper than {0} levels (Limits::max_depth)")]
     TooDeep(usize),
     /// A string or collection longer than the format can express.
-    #[error("string or collection too long for the format")]
+    #[error(
+        "string or collection longer than the format (u32) or Limits::max_collection_len allows"
+    )]
     TooLong,
 }
 
