@@ -5,12 +5,12 @@
 //! Decoding never panics and never allocates more than the input justifies:
 //! every length is checked against the bytes left and against [`Limits`].
 
-mod value;
 mod message;
+mod value;
 
 pub use message::{
-    write_raw_event_header, EventData, Message, OperationRequest, OperationResponse, RawEvent, RawRouting,
-    RawSend, RawSendView, ReceiverGroup, RAW_EVENT_HEADER_MAX,
+    write_raw_event_header, EventData, Message, OperationRequest, OperationResponse, RawEvent,
+    RawRouting, RawSend, RawSendView, ReceiverGroup, RAW_EVENT_HEADER_MAX,
 };
 pub use value::{Dictionary, Parameters, TypeCode, TypedArray, Value};
 
@@ -28,7 +28,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message_size: 512 * 1024, max_depth: 16, max_collection_len: 65_536 }
+        Self {
+            max_message_size: 512 * 1024,
+            max_depth: 16,
+            max_collection_len: 65_536,
+        }
     }
 }
 
