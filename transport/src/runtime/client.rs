@@ -24,7 +24,11 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        Self { transport: Arc::default(), tls: ClientTlsConfig::default(), connect_timeout: Duration::from_secs(5) }
+        Self {
+            transport: Arc::default(),
+            tls: ClientTlsConfig::default(),
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -74,7 +78,9 @@ pub enum ConnectError {
         reason: String,
     },
     /// The peer answered but not with this protocol's greeting.
-    #[error("{address} answered but does not speak this protocol ({reason}); check the port and scheme")]
+    #[error(
+        "{address} answered but does not speak this protocol ({reason}); check the port and scheme"
+    )]
     Protocol {
         /// The address.
         address: SocketAddr,
@@ -117,7 +123,10 @@ pub struct Client {
 impl Client {
     /// Connects to `url` and completes the protocol handshake. Must run inside a
     /// tokio runtime; the driver task is spawned on it.
-    pub async fn connect(url: &str, config: ClientConfig) -> Result<(Client, ClientEvents), ConnectError> {
+    pub async fn connect(
+        url: &str,
+        config: ClientConfig,
+    ) -> Result<(Client, ClientEvents), ConnectError> {
         let _ = (url, config);
         todo!("driver owner")
     }

@@ -47,7 +47,9 @@ pub struct ServerControl<C> {
 
 impl<C> Clone for ServerControl<C> {
     fn clone(&self) -> Self {
-        Self { _marker: std::marker::PhantomData }
+        Self {
+            _marker: std::marker::PhantomData,
+        }
     }
 }
 
@@ -66,7 +68,10 @@ pub struct Server {
 
 impl Server {
     /// Binds every listener (port 0 picks a free port).
-    pub async fn bind(listeners: Vec<ListenerConfig>, endpoint: EndpointConfig) -> std::io::Result<Server> {
+    pub async fn bind(
+        listeners: Vec<ListenerConfig>,
+        endpoint: EndpointConfig,
+    ) -> std::io::Result<Server> {
         let _ = (listeners, endpoint);
         todo!("driver owner")
     }
@@ -83,7 +88,11 @@ impl Server {
 
     /// Runs until `shutdown` completes; then every peer is disconnected
     /// gracefully (told, and given a moment to hear it) before returning.
-    pub async fn run<H: ServerHandler>(self, handler: H, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+    pub async fn run<H: ServerHandler>(
+        self,
+        handler: H,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
         let _ = (handler, shutdown);
         todo!("driver owner")
     }
