@@ -25,3 +25,41 @@ pub enum TlsError {
     #[error("TLS: {0}")]
     Other(String),
 }
+
+// ---------------------------------------------------------------------------
+// Minimal stand-ins used by the drivers until the TLS owner's module lands; the
+// TLS owner provides the real functions with these exact names and signatures.
+
+/// Builds the rustls client configuration for `wss://` from `config` (ring
+/// provider, never a process-wide default). Minimal version: extra CA PEM text
+/// and, unless disabled, the system roots.
+pub fn client_config(
+    config: &ClientTlsConfig,
+) -> Result<std::sync::Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    if !config.disable_system_roots {
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+    }
+    for pem in &config.extra_ca_pem {
+        for cert in rustls_pemfile::certs(&mut pem.as_bytes()) {
+            let cert = cert.map_err(|e| TlsError::Other(format!("reading extra CA PEM: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| TlsError::Other(format!("adding extra CA: {e}")))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Other(format!("building the client configuration: {e}")))?;
+    Ok(std::sync::Arc::new(
+        builder.with_root_certificates(roots).with_no_client_auth(),
+    ))
+}
+
+/// Maps a failed client TLS handshake (as tokio-rustls reports it) to a [`TlsError`].
+pub fn classify_client_error(err: &std::io::Error, host: &str, port: u16) -> TlsError {
+    TlsError::Other(format!("TLS handshake with {host}:{port} failed: {err}"))
+}
