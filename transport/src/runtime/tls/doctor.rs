@@ -1,0 +1,1 @@
+//! `voice-server doctor` (in progress).
