@@ -105,3 +105,91 @@ async fn tcp_garbage_and_oversized_frames_do_not_hurt_others() {
     })
     .await;
 }
+
+/// The channel convenience: events as a stream, sends from any task, and
+/// `try_recv` polling on the client as a game loop would.
+#[tokio::test]
+async fn channel_handler_and_polling_client() {
+    use transport::runtime::{ChannelHandler, Server};
+    use transport::{ConnectionEvent, EndpointConfig};
+    guard(async {
+        let server = Server::bind(
+            vec![listener(Protocol::Tcp, None, None)],
+            EndpointConfig::default(),
+        )
+        .await
+        .unwrap();
+        let address = server.local_address(Protocol::Tcp).unwrap();
+        let (handler, handle, mut server_events) = ChannelHandler::new(&server);
+        let run = tokio::spawn(server.run(handler, std::future::pending()));
+
+        let (client, mut events) =
+            Client::connect(&format!("tcp://{address}"), client_config(None))
+                .await
+                .unwrap();
+        let connected = tokio::time::timeout(WAIT, server_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(connected.event, ConnectionEvent::Connected);
+        handle
+            .send(
+                connected.peer,
+                bytes::Bytes::from_static(b"tick"),
+                SendOptions::UNRELIABLE,
+            )
+            .unwrap();
+
+        // Poll without blocking, as a game loop does once per frame.
+        let mut received = None;
+        for _ in 0..500 {
+            match events.try_recv() {
+                Some(ConnectionEvent::Message(message)) => {
+                    received = Some(message);
+                    break;
+                }
+                Some(_) => {}
+                None => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+        assert_eq!(
+            &received.expect("message within 2.5 s").payload[..],
+            b"tick"
+        );
+
+        client
+            .send(bytes::Bytes::from_static(b"tock"), SendOptions::RELIABLE)
+            .unwrap();
+        let message = tokio::time::timeout(WAIT, server_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(message.event, ConnectionEvent::Message(ref m) if &m.payload[..] == b"tock")
+        );
+
+        // Dropping every handle of a client closes it gracefully.
+        drop(client);
+        drop(events);
+        let gone = tokio::time::timeout(WAIT, server_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            gone.event,
+            ConnectionEvent::Disconnected(transport::DisconnectReason::ByPeer)
+        );
+
+        handle.shutdown();
+        tokio::time::timeout(WAIT, run)
+            .await
+            .expect("server stops")
+            .unwrap()
+            .unwrap();
+        // A stopped server gives commands back.
+        assert!(handle
+            .send(gone.peer, bytes::Bytes::new(), SendOptions::RELIABLE)
+            .is_err());
+    })
+    .await;
+}

@@ -8,8 +8,11 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -33,6 +36,70 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> IoStream for T {}
 
 /// A boxed byte stream.
 pub type BoxedIo = Box<dyn IoStream>;
+
+/// Bytes [`FirstBytes`] keeps: enough to recognise a TLS record header.
+const FIRST_BYTES: usize = 5;
+
+/// Wraps a stream and keeps a copy of the first bytes read from it, so that a
+/// failed handshake can say what the peer actually spoke (e.g. TLS on a plain port).
+#[derive(Debug)]
+pub struct FirstBytes<T> {
+    inner: T,
+    seen: Arc<Mutex<Vec<u8>>>,
+    done: bool,
+}
+
+impl<T> FirstBytes<T> {
+    /// Wraps `inner`; the returned handle reads the recorded bytes.
+    pub fn new(inner: T) -> (Self, Arc<Mutex<Vec<u8>>>) {
+        let seen = Arc::new(Mutex::new(Vec::with_capacity(FIRST_BYTES)));
+        (
+            Self {
+                inner,
+                seen: seen.clone(),
+                done: false,
+            },
+            seen,
+        )
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for FirstBytes<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if !self.done && buf.filled().len() > before {
+            let this = &mut *self;
+            if let Ok(mut seen) = this.seen.lock() {
+                let room = FIRST_BYTES.saturating_sub(seen.len());
+                let new = &buf.filled()[before..];
+                seen.extend_from_slice(&new[..new.len().min(room)]);
+                this.done = seen.len() >= FIRST_BYTES;
+            }
+        }
+        result
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for FirstBytes<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
 
 /// An opened stream link, ready for its reader and writer tasks.
 #[allow(clippy::large_enum_variant)] // built once per stream, moved into its tasks
