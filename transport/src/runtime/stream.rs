@@ -27,6 +27,9 @@ pub const FRAME_HEADER_ALLOWANCE: usize = 1024;
 /// is disconnected (the driver never waits for a slow peer). Defaults to 1024.
 pub const WRITE_QUEUE_FRAMES: usize = 1024;
 
+/// How long one write may stall (peer not reading) before the stream is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long the writer may take to flush its queue when the stream is closed.
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -316,13 +319,20 @@ async fn write_framed(mut io: tokio::io::WriteHalf<BoxedIo>, mut queue: mpsc::Re
                 Err(_) => break,
             }
         }
-        if let Err(error) = io.write_all(&out).await {
-            tracing::debug!(%error, "stream write failed");
-            return;
-        }
-        out.clear();
-        if io.flush().await.is_err() {
-            return;
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            io.write_all(&out).await?;
+            io.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => out.clear(),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "stream write failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("stream write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, io.shutdown()).await;
@@ -373,17 +383,23 @@ async fn write_websocket(
     mut queue: mpsc::Receiver<Bytes>,
 ) {
     while let Some(frame) = queue.recv().await {
-        if let Err(error) = sink.feed(Message::Binary(frame.to_vec())).await {
-            tracing::debug!(%error, "WebSocket write failed");
-            return;
-        }
-        while let Ok(frame) = queue.try_recv() {
-            if sink.feed(Message::Binary(frame.to_vec())).await.is_err() {
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            sink.feed(Message::Binary(frame.to_vec())).await?;
+            while let Ok(frame) = queue.try_recv() {
+                sink.feed(Message::Binary(frame.to_vec())).await?;
+            }
+            sink.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "WebSocket write failed");
                 return;
             }
-        }
-        if sink.flush().await.is_err() {
-            return;
+            Err(_) => {
+                tracing::warn!("WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, sink.close()).await;
