@@ -119,7 +119,7 @@ impl ServerCertVerifier for PinningVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let fingerprint = certificate_fingerprint_sha256(end_entity);
-        if self.pins.iter().any(|pin| *pin == fingerprint) {
+        if self.pins.contains(&fingerprint) {
             return Ok(ServerCertVerified::assertion());
         }
         match &self.fallback {

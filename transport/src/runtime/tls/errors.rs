@@ -374,7 +374,8 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        let cases: Vec<(rustls::Error, fn(&TlsError) -> bool)> = vec![
+        type Check = fn(&TlsError) -> bool;
+        let cases: Vec<(rustls::Error, Check)> = vec![
             (
                 rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
                 |e| matches!(e, TlsError::NotTrusted { .. }),

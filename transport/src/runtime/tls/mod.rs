@@ -22,7 +22,7 @@ mod pem;
 mod server;
 
 pub use client::client_config;
-// pub use doctor::{diagnose, diagnose_with_greeting, DoctorCheck, DoctorIo, DoctorStream};
+pub use doctor::{diagnose, diagnose_with_greeting, DoctorCheck, DoctorIo, DoctorStream};
 pub use errors::{classify_client_error, classify_rustls_error, response_looks_like_tls, TlsError};
 pub use gencert::{
     generate_self_signed, next_steps_text, write_generated, GenCertOptions, GeneratedCert,

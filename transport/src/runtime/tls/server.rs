@@ -364,11 +364,7 @@ pub fn load_server_config(
 
     let report = TlsReport {
         protocol_versions: versions.iter().map(|v| version_label(v.version)).collect(),
-        cipher_suites: provider
-            .cipher_suites
-            .iter()
-            .map(|s| suite_name(s))
-            .collect(),
+        cipher_suites: provider.cipher_suites.iter().map(suite_name).collect(),
         alpn: alpn.iter().map(|p| p.to_string()).collect(),
         certificates: reports,
         default_domain,
