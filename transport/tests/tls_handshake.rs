@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use transport::runtime::tls::{
-    classify_client_error, client_config, generate_self_signed, load_server_config,
-    write_generated, ClientTlsConfig, DomainCertificate, GenCertOptions, GeneratedCert,
-    ServerTlsSettings, TlsError, TlsVersion,
+    classify_client_error, client_config, describe_server_handshake_error, generate_self_signed,
+    load_server_config, response_looks_like_tls, write_generated, ClientTlsConfig,
+    DomainCertificate, GenCertOptions, GeneratedCert, ServerTlsSettings, TlsError, TlsVersion,
 };
 
 const GUARD: Duration = Duration::from_secs(20);
@@ -42,6 +42,33 @@ async fn serve(config: Arc<rustls::ServerConfig>) -> SocketAddr {
         }
     });
     address
+}
+
+/// Like [`serve`], but reports each failed server-side handshake.
+async fn serve_reporting(
+    config: Arc<rustls::ServerConfig>,
+) -> (
+    SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<std::io::Error>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let (errors, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            match acceptor.accept(tcp).await {
+                Ok(mut tls) => {
+                    let _ = tls.write_all(b"hello").await;
+                    let _ = tls.shutdown().await;
+                }
+                Err(e) => {
+                    let _ = errors.send(e);
+                }
+            }
+        }
+    });
+    (address, receiver)
 }
 
 /// One server with a single certificate for `domain`, written to `dir`.
@@ -410,6 +437,48 @@ async fn openssl_s_client_sees_version_and_certificate() {
         .unwrap()
         .1;
         assert_eq!(served_names(&served.contents), vec!["voice.example.test"]);
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn server_log_explains_plain_clients_and_rejected_certificates() {
+    tokio::time::timeout(GUARD, async {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = cert_for("voice.example.test");
+        write_generated(&cert, &dir.path().join("certs/server.pem"), None).unwrap();
+        let loaded = load_server_config(&ServerTlsSettings::default(), dir.path(), &[]).unwrap();
+        let (address, mut errors) = serve_reporting(loaded.config).await;
+
+        // A ws:// client on the TLS port: it gets a TLS alert back (what the
+        // doctor's probe looks for) and the server log says what happened.
+        let mut plain = TcpStream::connect(address).await.unwrap();
+        plain
+            .write_all(b"GET /Master HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = plain.read_to_end(&mut answer).await;
+        assert!(response_looks_like_tls(&answer), "{answer:?}");
+        let line = describe_server_handshake_error(&errors.recv().await.unwrap(), "192.0.2.1:5000");
+        eprintln!("{line}");
+        assert!(
+            line.contains("192.0.2.1:5000") && line.contains("did not speak TLS"),
+            "{line}"
+        );
+
+        // A client that does not trust the certificate.
+        let client = client_config(&ClientTlsConfig::default()).unwrap();
+        assert!(handshake(client, address, "voice.example.test")
+            .await
+            .is_err());
+        let line = describe_server_handshake_error(&errors.recv().await.unwrap(), "client");
+        eprintln!("{line}");
+        assert!(
+            line.contains("rejected this server's certificate"),
+            "{line}"
+        );
     })
     .await
     .expect("test timed out");

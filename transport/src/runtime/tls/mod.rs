@@ -23,7 +23,10 @@ mod server;
 
 pub use client::client_config;
 pub use doctor::{diagnose, diagnose_with_greeting, DoctorCheck, DoctorIo, DoctorStream};
-pub use errors::{classify_client_error, classify_rustls_error, response_looks_like_tls, TlsError};
+pub use errors::{
+    classify_client_error, classify_rustls_error, describe_server_handshake_error,
+    response_looks_like_tls, TlsError,
+};
 pub use gencert::{
     generate_self_signed, next_steps_text, write_generated, GenCertOptions, GeneratedCert,
     KeyAlgorithm,

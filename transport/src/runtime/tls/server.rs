@@ -214,24 +214,36 @@ pub struct CertificateReport {
     pub expires_soon: bool,
     /// Certificates in the served chain (server certificate included).
     pub chain_length: usize,
+    /// True if the server certificate is marked as an authority (CA:TRUE, the
+    /// default of `openssl req -x509`): rustls-based clients refuse it unless they
+    /// pin it.
+    pub is_ca: bool,
 }
 
 impl TlsReport {
     /// Human-readable warnings (certificates expiring soon), empty if none.
     pub fn warnings(&self) -> Vec<String> {
-        self.certificates
-            .iter()
-            .filter(|c| c.expires_soon)
-            .map(|c| {
-                format!(
+        let mut warnings = Vec::new();
+        for c in &self.certificates {
+            if c.expires_soon {
+                warnings.push(format!(
                     "certificate {:?} ({}) expires in {} days, on {}: renew it",
                     c.file,
                     c.names.join(", "),
                     c.days_left,
                     c.not_after
-                )
-            })
-            .collect()
+                ));
+            }
+            if c.is_ca {
+                warnings.push(format!(
+                    "certificate {:?} is marked as an authority (CA:TRUE); rustls and other strict clients \
+                     refuse it as a server certificate unless they pin it: regenerate it with `voice-server \
+                     gen-cert` or with openssl `-addext basicConstraints=critical,CA:FALSE`",
+                    c.file
+                ));
+            }
+        }
+        warnings
     }
 }
 
@@ -564,6 +576,7 @@ fn load_entry(
         });
     }
     let names = certificate_names(&parsed);
+    let is_ca = parsed.is_ca();
 
     let signing_key = provider.key_provider.load_private_key(key_der).map_err(|e| TlsError::BadFile {
         path: key_path.clone(),
@@ -589,6 +602,7 @@ fn load_entry(
         days_left,
         expires_soon: not_after - now < EXPIRY_WARNING_DAYS * 86_400,
         chain_length: certified.cert.len(),
+        is_ca,
     };
     let mut all_names = names;
     if let Some(domain) = &spec.domain {
