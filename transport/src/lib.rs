@@ -20,6 +20,10 @@ pub mod event;
 pub mod lb;
 pub mod stats;
 pub mod types;
+pub mod wire;
+mod netsim;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 #[cfg(feature = "tokio")]
 pub mod runtime;
 
