@@ -54,6 +54,24 @@ impl TlsVersion {
 /// have defaults, so a listener needs only `secure = true` (in the server's
 /// listener section) and a `certs/server.pem` next to the config file, as
 /// `voice-server gen-cert` writes it.
+///
+/// ```toml
+/// # A certificate from Let's Encrypt, TLS 1.3 only:
+/// certificate_path = "/etc/letsencrypt/live/voice.example.com"
+/// certificate = "fullchain.pem"
+/// key = "privkey.pem"
+/// min_protocol_version = "TLS13"
+///
+/// # Or one certificate per domain (SNI), files in certs/ next to the config:
+/// # default_domain = "voice.example.com"
+/// # [[certificates]]
+/// # domain = "voice.example.com"            # certificate defaults to voice.example.com.pem
+/// # [[certificates]]
+/// # domain = "*.eu.example.com"
+/// # certificate = "eu.pem"
+/// # key = "eu.key"
+/// # password = "..."                         # for an encrypted PKCS#8 key
+/// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerTlsSettings {
