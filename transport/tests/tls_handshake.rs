@@ -10,8 +10,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use transport::runtime::tls::{
     classify_client_error, client_config, describe_server_handshake_error, generate_self_signed,
-    load_server_config, response_looks_like_tls, write_generated, ClientTlsConfig,
-    DomainCertificate, GenCertOptions, GeneratedCert, ServerTlsSettings, TlsError, TlsVersion,
+    load_server_config, load_server_config_reloadable, response_looks_like_tls, write_generated,
+    ClientTlsConfig, DomainCertificate, GenCertOptions, GeneratedCert, ServerTlsSettings, TlsError,
+    TlsVersion,
 };
 
 const GUARD: Duration = Duration::from_secs(20);
@@ -478,6 +479,51 @@ async fn server_log_explains_plain_clients_and_rejected_certificates() {
         assert!(
             line.contains("rejected this server's certificate"),
             "{line}"
+        );
+    })
+    .await
+    .expect("test timed out");
+}
+
+#[tokio::test]
+async fn reloading_swaps_certificates_without_restart() {
+    tokio::time::timeout(GUARD, async {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("certs/server.pem");
+        let (old, new) = (cert_for("old.example.test"), cert_for("new.example.test"));
+        write_generated(&old, &file, None).unwrap();
+        let (loaded, reloader) =
+            load_server_config_reloadable(&ServerTlsSettings::default(), dir.path(), &[]).unwrap();
+        let address = serve(loaded.config).await;
+        // A fresh client each time: a resumed session would not show the new certificate.
+        let pinned = || {
+            client_config(&ClientTlsConfig {
+                disable_system_roots: true,
+                pinned_sha256: vec![old.fingerprint_sha256, new.fingerprint_sha256],
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            handshake(pinned(), address, "x.test").await.unwrap(),
+            vec!["old.example.test"]
+        );
+
+        // A broken file: the reload fails and the old certificate keeps serving.
+        std::fs::write(&file, "-----BEGIN CERTIFICATE-----\ngarbage").unwrap();
+        assert!(reloader.reload().is_err());
+        assert_eq!(
+            handshake(pinned(), address, "x.test").await.unwrap(),
+            vec!["old.example.test"]
+        );
+
+        write_generated(&new, &file, None).unwrap();
+        let report = reloader.reload().unwrap();
+        assert_eq!(report.certificates[0].names, vec!["new.example.test"]);
+        assert_eq!(report.protocol_versions, loaded.report.protocol_versions);
+        assert_eq!(
+            handshake(pinned(), address, "x.test").await.unwrap(),
+            vec!["new.example.test"]
         );
     })
     .await

@@ -474,7 +474,9 @@ fn certificate_check(der: &CertificateDer<'_>, host: &str, trusted: bool) -> Doc
         },
         format_unix_time(not_after),
         if expired {
-            "EXPIRED".to_string()
+            "EXPIRED: renew it".to_string()
+        } else if days_left < super::EXPIRY_WARNING_DAYS {
+            format!("{days_left} days left, renew it soon")
         } else {
             format!("{days_left} days left")
         },

@@ -52,6 +52,7 @@ mod doctor;
 mod errors;
 mod gencert;
 mod pem;
+mod report;
 mod server;
 
 pub use client::client_config;
@@ -64,9 +65,10 @@ pub use gencert::{
     generate_self_signed, next_steps_text, write_generated, GenCertOptions, GeneratedCert,
     KeyAlgorithm,
 };
+pub use report::{CertificateReport, TlsReport, EXPIRY_WARNING_DAYS};
 pub use server::{
-    load_server_config, CertificateReport, DomainCertificate, LoadedServerTls, ServerTlsSettings,
-    TlsReport, TlsVersion, EXPIRY_WARNING_DAYS,
+    load_server_config, load_server_config_reloadable, DomainCertificate, LoadedServerTls,
+    ServerTlsSettings, TlsReloader, TlsVersion,
 };
 
 use sha2::{Digest, Sha256};
