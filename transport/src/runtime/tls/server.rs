@@ -239,6 +239,11 @@ pub fn load_server_config_reloadable(
         .with_no_client_auth()
         .with_cert_resolver(resolver.clone());
     config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    // Stateless resumption tickets (rotated every 6 h) spare reconnecting clients
+    // a full handshake; without a ticketer TLS 1.2 clients get no resumption.
+    if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+        config.ticketer = ticketer;
+    }
 
     let report = TlsReport {
         protocol_versions: versions.iter().map(|v| version_label(v.version)).collect(),
@@ -488,6 +493,9 @@ fn select_provider(
         }
         chosen
     };
+    // Suites of disabled versions are never negotiated: drop them (and from the report).
+    let mut suites = suites;
+    suites.retain(|s| versions.contains(&s.version()));
     for version in versions {
         if !suites.iter().any(|s| s.version() == *version) {
             return Err(TlsError::ProtocolSettings {
@@ -585,6 +593,7 @@ fn load_entry(
             certificate_path: spec.certificate.clone(),
         });
     }
+    check_suites_fit_key(provider, certified.key.algorithm(), &key_path)?;
     let days_left = (not_after - now) / 86_400;
     let report = CertificateReport {
         file: spec.certificate.clone(),
@@ -616,6 +625,41 @@ fn load_entry(
 struct Certificates {
     entries: Vec<Entry>,
     default_index: usize,
+}
+
+/// Without TLS 1.3, a TLS 1.2 suite must match the key type (ECDHE_ECDSA for
+/// ECDSA/Ed25519 keys, ECDHE_RSA for RSA keys), or every handshake fails.
+fn check_suites_fit_key(
+    provider: &CryptoProvider,
+    algorithm: rustls::SignatureAlgorithm,
+    key_path: &Path,
+) -> Result<(), TlsError> {
+    if provider
+        .cipher_suites
+        .iter()
+        .any(|s| s.version() == &rustls::version::TLS13)
+    {
+        return Ok(());
+    }
+    let wanted = if algorithm == rustls::SignatureAlgorithm::RSA {
+        "_RSA_"
+    } else {
+        "_ECDSA_"
+    };
+    if provider
+        .cipher_suites
+        .iter()
+        .any(|s| suite_name(s).contains(wanted))
+    {
+        return Ok(());
+    }
+    Err(TlsError::ProtocolSettings {
+        reason: format!(
+            "the key in {key_path:?} is {algorithm:?} but cipher_list offers no TLS 1.2 suite for it (they need \
+             TLS_ECDHE{wanted}WITH_...), so every handshake would fail: add such a suite, use DEFAULT, or enable \
+             TLS 1.3"
+        ),
+    })
 }
 
 /// Picks a certificate by the SNI name: exact names first, then wildcards, then
