@@ -567,3 +567,7 @@ impl RoleLogic for MasterLogic {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "master_tests.rs"]
+mod tests;

@@ -356,3 +356,7 @@ impl RoleLogic for NameLogic {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "name_tests.rs"]
+mod tests;
