@@ -13,6 +13,9 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod jitter;
+pub mod processing;
+pub mod protocol;
+pub mod voice_transport;
 
 pub use codec::{OpusDecoder, OpusEncoder};
 pub use config::{AudioFormat, Channels, CodecConfig, FrameDuration, SamplingRate};
