@@ -1,1 +1,4 @@
 //! Load-balancing client and voice pipeline.
+
+pub mod lb;
+pub use lb::{LbConfig, LbError, LbEvent, LoadBalancingClient, PolledClient};
