@@ -268,12 +268,12 @@ impl Endpoint {
             self.refuse(from, hello.nonce, wire::refuse::BAD_COOKIE);
             return;
         }
-        if hello.version != wire::PROTOCOL_VERSION
-            || hello.channels == 0
-            || hello.mtu < MIN_MTU
-            || hello.window == 0
-        {
+        if hello.version != wire::PROTOCOL_VERSION {
             self.refuse(from, hello.nonce, wire::refuse::VERSION);
+            return;
+        }
+        if hello.channels == 0 || hello.mtu < MIN_MTU || hello.window == 0 {
+            self.refuse(from, hello.nonce, wire::refuse::PARAMETERS);
             return;
         }
         if self.peers.len() >= self.config.max_peers {
