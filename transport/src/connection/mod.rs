@@ -411,7 +411,7 @@ impl Connection {
 
     /// Starts a graceful disconnect: the peer is told, then `Disconnected(Local)`.
     pub fn disconnect(&mut self, now: Instant) {
-        let now = self.advance_clock(now);
+        self.advance_clock(now);
         match self.state {
             ConnectionState::Connected => {
                 self.state = ConnectionState::Disconnecting;
@@ -420,7 +420,6 @@ impl Connection {
             ConnectionState::Connecting => self.finish(DisconnectReason::Local),
             ConnectionState::Disconnecting | ConnectionState::Disconnected => {}
         }
-        let _ = now;
         self.update_timeout();
     }
 
@@ -530,8 +529,7 @@ impl Connection {
 
     /// The stream under the connection closed.
     pub(crate) fn handle_transport_closed(&mut self, now: Instant) {
-        let now = self.advance_clock(now);
-        let _ = now;
+        self.advance_clock(now);
         self.finish(DisconnectReason::Transport("the stream closed".into()));
         self.update_timeout();
     }
