@@ -350,6 +350,17 @@ fn several_certificates_need_a_default_domain() {
     ));
     s.default_domain = Some("a.example.test".into());
     let report = load_server_config(&s, dir.path(), &[]).unwrap().report;
+    // An entry whose certificate does not cover its domain is a mistake.
+    let mut swapped = s.clone();
+    swapped.certificates[0].certificate = Some("b.pem".into());
+    swapped.default_domain = None;
+    swapped.certificates.truncate(1);
+    let err = load_server_config(&swapped, dir.path(), &[]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("configured for domain \"a.example.test\""),
+        "{err}"
+    );
     assert_eq!(report.certificates.len(), 2);
     assert!(report.to_string().contains("[default]"), "{report}");
 }
