@@ -151,7 +151,10 @@ impl<L: RoleLogic> RoleHandler<L> {
         let meta = MessageMeta {
             delivery: received.delivery,
             channel: received.channel,
-            encrypted: received.encrypted,
+            // Over WSS, TLS encrypts everything: a message is encrypted
+            // whether or not the sender asked for AES on top.
+            encrypted: received.encrypted
+                || self.peers.get(&peer).is_some_and(|(protocol, _)| protocol.is_secure()),
             size,
         };
         let mut out =
