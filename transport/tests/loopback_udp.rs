@@ -186,3 +186,75 @@ async fn udp_connect_by_host_name() {
     })
     .await;
 }
+
+/// The handler's own timer (`poll_timeout`/`handle_timeout`) runs in the driver:
+/// a ticker sends five numbered ticks, 20 ms apart, to every connected peer.
+#[tokio::test]
+async fn handler_timer_drives_periodic_sends() {
+    use std::time::Instant;
+    use transport::runtime::{Server, ServerHandler};
+    use transport::{Endpoint, EndpointConfig, EndpointEvent, PeerHandle};
+
+    struct Ticker {
+        peers: Vec<PeerHandle>,
+        next: Option<Instant>,
+        sent: u8,
+    }
+    impl ServerHandler for Ticker {
+        type Command = ();
+        fn handle_event(&mut self, now: Instant, event: EndpointEvent, _endpoint: &mut Endpoint) {
+            if event.event == ConnectionEvent::Connected {
+                self.peers.push(event.peer);
+                self.next = Some(now + Duration::from_millis(20));
+            }
+        }
+        fn handle_command(&mut self, _now: Instant, _command: (), _endpoint: &mut Endpoint) {}
+        fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
+            let Some(next) = self.next else { return };
+            if now < next {
+                return; // spurious calls are harmless
+            }
+            self.sent += 1;
+            for peer in &self.peers {
+                endpoint
+                    .send(now, *peer, &[self.sent], SendOptions::RELIABLE)
+                    .unwrap();
+            }
+            self.next = (self.sent < 5).then(|| next + Duration::from_millis(20));
+        }
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.next
+        }
+    }
+
+    guard(async {
+        let listeners = vec![listener(Protocol::Udp, None, None)];
+        let server = Server::bind(listeners, EndpointConfig::default())
+            .await
+            .unwrap();
+        let address = server.local_address(Protocol::Udp).unwrap();
+        let control = server.control::<()>();
+        let run = tokio::spawn(server.run(
+            Ticker {
+                peers: Vec::new(),
+                next: None,
+                sent: 0,
+            },
+            std::future::pending(),
+        ));
+        let (_client, mut events) =
+            Client::connect(&format!("udp://{address}"), client_config(None))
+                .await
+                .unwrap();
+        for expected in 1..=5u8 {
+            assert_eq!(&client_message(&mut events).await.payload[..], &[expected]);
+        }
+        control.shutdown();
+        tokio::time::timeout(WAIT, run)
+            .await
+            .expect("stops")
+            .unwrap()
+            .unwrap();
+    })
+    .await;
+}
