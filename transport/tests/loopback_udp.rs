@@ -258,3 +258,53 @@ async fn handler_timer_drives_periodic_sends() {
     })
     .await;
 }
+
+/// Throughput figure, not an assertion: one UDP client's unreliable 100-byte
+/// messages relayed by the server to another UDP client.
+/// Run: `cargo test -p transport --test loopback_udp -- --ignored --nocapture relay_throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn relay_throughput() {
+    guard(async {
+        let server = start(vec![listener(Protocol::Udp, None, None)]).await;
+        let url = server.url(Protocol::Udp, "");
+        let (sender, _sender_events) = Client::connect(&url, client_config(None)).await.unwrap();
+        let (_receiver, mut receiver_events) = Client::connect(&url, client_config(None)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        const COUNT: usize = 20_000;
+        let mut payload = b"relay:".to_vec();
+        payload.resize(106, 7);
+        let payload = Bytes::from(payload);
+        let started = std::time::Instant::now();
+        let sending = tokio::spawn(async move {
+            let mut sent = 0;
+            while sent < COUNT {
+                match sender.send(payload.clone(), SendOptions::UNRELIABLE) {
+                    Ok(()) => sent += 1,
+                    Err(_) => tokio::task::yield_now().await,
+                }
+                if sent % 200 == 0 {
+                    // Pace a little: UDP drops what the socket buffers cannot hold.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            sender
+        });
+        let mut received = 0;
+        while received < COUNT {
+            match tokio::time::timeout(Duration::from_secs(1), receiver_events.recv()).await {
+                Ok(Some(ConnectionEvent::Message(_))) => received += 1,
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        let elapsed = started.elapsed();
+        let _sender = sending.await.unwrap();
+        println!(
+            "relayed {received}/{COUNT} unreliable 100-byte messages in {elapsed:?}: {:.0} messages/s",
+            received as f64 / elapsed.as_secs_f64()
+        );
+        server.stop().await;
+    })
+    .await;
+}
