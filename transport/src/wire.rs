@@ -51,6 +51,7 @@
 //! | 4    | PONG       | echoed clock ms u32, responder clock ms u64                               |
 //! | 5    | DISCONNECT | reason u8                                                                 |
 //! | 6    | CONTROL    | length varint, sequence u16, payload (key exchange; reliable ordered)     |
+//! | 7    | SACK       | first sequence u16, bitmap u64 (bit i: first+i received); extra ACK blocks beyond the first 64 |
 //!
 //! `length` counts the payload bytes on the wire (sealed size when sealed).
 //! Reliable commands (reliable messages, fragments, controls) share one
@@ -115,6 +116,8 @@ pub mod kind {
     pub const DISCONNECT: u8 = 5;
     /// Internal reliable command (key exchange).
     pub const CONTROL: u8 = 6;
+    /// Selective acknowledgement block beyond the ACK's bitmap.
+    pub const SACK: u8 = 7;
 }
 
 /// Type-byte bit: payload sealed.
@@ -279,6 +282,15 @@ pub enum Command<'a> {
         /// Bit i: sequence `next + 1 + i` received.
         bitmap: u64,
     },
+    /// Selective acknowledgement block.
+    Sack {
+        /// Channel.
+        channel: u8,
+        /// Sequence of bit 0.
+        first: u16,
+        /// Bit i: sequence `first + i` received.
+        bitmap: u64,
+    },
     /// Keep-alive.
     Ping {
         /// Sender's clock in ms.
@@ -373,6 +385,11 @@ pub fn read_command<'a>(reader: &mut Reader<'a>) -> Result<Command<'a>, Malforme
             next: reader.u16()?,
             bitmap: reader.u64()?,
         }),
+        kind::SACK => Ok(Command::Sack {
+            channel,
+            first: reader.u16()?,
+            bitmap: reader.u64()?,
+        }),
         kind::PING => Ok(Command::Ping {
             clock: reader.u32()?,
         }),
@@ -413,9 +430,9 @@ pub fn put_data_header(
     }
 }
 
-/// Writes an ACK command.
-pub fn put_ack(out: &mut Vec<u8>, channel: u8, next: u16, bitmap: u64) {
-    out.push(kind::ACK);
+/// Writes an ACK (`selective` false) or SACK (`selective` true) command.
+pub fn put_ack(out: &mut Vec<u8>, selective: bool, channel: u8, next: u16, bitmap: u64) {
+    out.push(if selective { kind::SACK } else { kind::ACK });
     out.push(channel);
     out.extend_from_slice(&next.to_be_bytes());
     out.extend_from_slice(&bitmap.to_be_bytes());
@@ -634,6 +651,6 @@ mod tests {
         let mut connect = Vec::new();
         put_hello(&mut connect, &hello, None);
         assert_eq!(connect.len(), CONNECT_PADDED_LEN);
-        assert!(ACCEPT_LEN <= CONNECT_PADDED_LEN && 1 + 8 + COOKIE_LEN <= CONNECT_PADDED_LEN);
+        const { assert!(ACCEPT_LEN <= CONNECT_PADDED_LEN && 1 + 8 + COOKIE_LEN <= CONNECT_PADDED_LEN) };
     }
 }

@@ -144,3 +144,60 @@ fn reliable_both_directions_and_unsequenced() {
         "under reordering, unsequenced delivery should not wait for order"
     );
 }
+
+#[test]
+fn sequence_numbers_wrap_around() {
+    let mut sim = Sim::new(TransportConfig::default(), 13);
+    sim.add_client(TransportConfig::default());
+    // No reordering: every sequenced message must arrive, across the wrap.
+    sim.set_link(Netem {
+        latency: Duration::from_millis(5),
+        ..Netem::default()
+    });
+    sim.connect_all();
+    const TOTAL: u32 = 70_000; // beyond the 16-bit wire sequence
+    let sequenced = SendOptions {
+        delivery: transport::Delivery::UnreliableSequenced,
+        ..SendOptions::UNRELIABLE
+    };
+    for index in 0..TOTAL {
+        let now = sim.now;
+        let client = &mut sim.clients[0].connection;
+        client
+            .send(now, &index.to_be_bytes(), SendOptions::RELIABLE)
+            .unwrap();
+        client
+            .send(now, &index.to_be_bytes(), sequenced.on_channel(1))
+            .unwrap();
+        if index % 500 == 499 {
+            sim.run_for(Duration::from_millis(20));
+        }
+    }
+    let done = sim.run_until(Duration::from_secs(120), |sim| {
+        sim.server_messages()
+            .iter()
+            .filter(|m| m.channel == 0)
+            .count()
+            == TOTAL as usize
+    });
+    assert!(done);
+    let messages = sim.server_messages();
+    let reliable: Vec<u32> = messages
+        .iter()
+        .filter(|m| m.channel == 0)
+        .map(|m| u32::from_be_bytes(m.payload[..].try_into().unwrap()))
+        .collect();
+    assert!(
+        reliable.iter().copied().eq(0..TOTAL),
+        "reliable order broken across the wrap"
+    );
+    let unreliable: Vec<u32> = messages
+        .iter()
+        .filter(|m| m.channel == 1)
+        .map(|m| u32::from_be_bytes(m.payload[..].try_into().unwrap()))
+        .collect();
+    assert!(
+        unreliable.iter().copied().eq(0..TOTAL),
+        "sequenced messages lost or reordered across the wrap"
+    );
+}

@@ -256,6 +256,28 @@ fn unknown_cipher_lists_known_names() {
     let report = load_server_config(&s, dir.path(), &[]).unwrap().report;
     assert_eq!(report.cipher_suites, vec!["TLS13_AES_256_GCM_SHA384"]);
     assert_eq!(report.protocol_versions, vec!["TLS1.3"]);
+    // TLS 1.2 only with RSA suites cannot serve the ECDSA key gen-cert makes.
+    let s = ServerTlsSettings {
+        cipher_list: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+        max_protocol_version: Some(TlsVersion::Tls12),
+        ..settings()
+    };
+    let err = load_server_config(&s, dir.path(), &[]).unwrap_err();
+    assert!(matches!(err, TlsError::ProtocolSettings { .. }), "{err:?}");
+    assert!(err.to_string().contains("ECDSA"), "{err}");
+    // DEFAULT with TLS 1.2 only reports only TLS 1.2 suites.
+    let s = ServerTlsSettings {
+        max_protocol_version: Some(TlsVersion::Tls12),
+        ..settings()
+    };
+    let report = load_server_config(&s, dir.path(), &[]).unwrap().report;
+    assert!(
+        report
+            .cipher_suites
+            .iter()
+            .all(|s| s.starts_with("TLS_ECDHE_")),
+        "{report}"
+    );
 }
 
 #[test]

@@ -18,11 +18,16 @@ pub fn load_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    check_str(&text)
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    check_str(&text, dir)
 }
 
 /// Parses and checks configuration text: the config, or every problem found.
-pub fn check_str(text: &str) -> Result<Config, ConfigError> {
+/// `config_dir` resolves relative certificate paths.
+pub fn check_str(text: &str, config_dir: &std::path::Path) -> Result<Config, ConfigError> {
     let original = match ImDocument::parse(text.to_owned()) {
         Ok(doc) => doc,
         Err(e) => {
@@ -77,7 +82,7 @@ pub fn check_str(text: &str) -> Result<Config, ConfigError> {
         }
     };
     if let Some(config) = &config {
-        for problem in config.validate() {
+        for problem in config.validate(config_dir) {
             let path = parse_path(&problem.path);
             let line = line_of_path(&original, text, &path);
             problems.push(LocatedProblem { line, problem });
@@ -286,7 +291,7 @@ mod tests {
     use super::*;
 
     fn problems(text: &str) -> Vec<LocatedProblem> {
-        match check_str(text) {
+        match check_str(text, std::path::Path::new(".")) {
             Ok(_) => Vec::new(),
             Err(ConfigError::Invalid(p)) => p,
             Err(e) => panic!("{e}"),
@@ -296,7 +301,7 @@ mod tests {
     #[test]
     fn example_file_is_valid_except_missing_certificates_are_skipped() {
         let text = include_str!("../config/example.toml");
-        let config = check_str(text).unwrap();
+        let config = check_str(text, std::path::Path::new(".")).unwrap();
         assert_eq!(config.apps[0].id, "my-voice-app");
     }
 

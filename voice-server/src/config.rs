@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use transport::runtime::tls::ServerTlsSettings;
 use transport::Protocol;
 
 /// The embedded default configuration used by `voice-server run` without `--config`.
@@ -148,8 +149,16 @@ impl RoleConfig {
                 secure: false,
                 path: None,
                 skip_without_certificate: protocol == Protocol::Wss,
-                cert: default_cert(),
+                certificate_path: None,
+                certificate: None,
                 key: None,
+                password: None,
+                root_certificates: None,
+                min_protocol_version: None,
+                max_protocol_version: None,
+                cipher_list: None,
+                certificates: None,
+                default_domain: None,
             })
             .collect();
         Self {
@@ -211,14 +220,41 @@ pub struct ListenerSpec {
     /// certificate is an error.
     #[serde(default)]
     pub skip_without_certificate: bool,
-    /// Certificate chain (PEM) of a secure listener, possibly with the private
-    /// key in the same file. Defaults to `certs/server.pem` (what
-    /// `voice-server gen-cert` writes). Mirrors transport's `ServerTlsSettings`.
-    #[serde(default = "default_cert")]
-    pub cert: PathBuf,
-    /// Private key (PEM) when not inside `cert`. Defaults to none.
+    // TLS keys of transport's `ServerTlsSettings`, flattened (secure listeners).
+    // Each is optional here; absent keys take ServerTlsSettings' defaults.
+    /// TLS: folder of the files below, relative to the config file's folder.
+    /// Defaults to `certs`.
     #[serde(default)]
-    pub key: Option<PathBuf>,
+    pub certificate_path: Option<String>,
+    /// TLS: certificate chain (PEM), holding the key too unless `key` is set.
+    /// Defaults to `server.pem` (what `voice-server gen-cert` writes).
+    #[serde(default)]
+    pub certificate: Option<String>,
+    /// TLS: separate private key file (PEM). Defaults to none.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// TLS: password of an encrypted PKCS#8 key. Defaults to none.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// TLS: extra CA certificates appended to the chain. Defaults to `root.pem` (skipped if missing).
+    #[serde(default)]
+    pub root_certificates: Option<String>,
+    /// TLS: lowest version, `TLS12` or `TLS13`. Defaults to `TLS12`.
+    #[serde(default)]
+    pub min_protocol_version: Option<String>,
+    /// TLS: highest version. Defaults to none (TLS 1.3).
+    #[serde(default)]
+    pub max_protocol_version: Option<String>,
+    /// TLS: cipher suites (rustls names) or `DEFAULT`. Defaults to `DEFAULT`.
+    #[serde(default)]
+    pub cipher_list: Option<String>,
+    /// TLS: one certificate per domain (SNI): tables with `domain`, `certificate`,
+    /// `key`, `password`. Defaults to none.
+    #[serde(default)]
+    pub certificates: Option<Vec<toml::Table>>,
+    /// TLS: domain served to clients without SNI (required with `certificates`).
+    #[serde(default)]
+    pub default_domain: Option<String>,
 }
 
 fn default_bind() -> IpAddr {
@@ -237,10 +273,47 @@ impl ListenerSpec {
     pub fn needs_tls(&self) -> bool {
         self.effective_protocol() == Protocol::Wss
     }
-}
 
-fn default_cert() -> PathBuf {
-    PathBuf::from("certs/server.pem")
+    /// The TLS keys as transport's settings (defaults for absent keys).
+    pub fn tls_settings(&self) -> Result<ServerTlsSettings, String> {
+        let mut table = toml::Table::new();
+        let strings = [
+            ("certificate_path", &self.certificate_path),
+            ("certificate", &self.certificate),
+            ("key", &self.key),
+            ("password", &self.password),
+            ("root_certificates", &self.root_certificates),
+            ("min_protocol_version", &self.min_protocol_version),
+            ("max_protocol_version", &self.max_protocol_version),
+            ("cipher_list", &self.cipher_list),
+            ("default_domain", &self.default_domain),
+        ];
+        for (k, v) in strings {
+            if let Some(v) = v {
+                table.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        }
+        if let Some(list) = &self.certificates {
+            table.insert(
+                "certificates".into(),
+                toml::Value::Array(list.iter().cloned().map(toml::Value::Table).collect()),
+            );
+        }
+        ServerTlsSettings::deserialize(toml::Value::Table(table))
+            .map_err(|e| e.message().to_owned())
+    }
+
+    /// The certificate file this listener would load (single-certificate form),
+    /// resolved against the configuration's folder.
+    pub fn certificate_file(&self, config_dir: &Path) -> PathBuf {
+        let folder = self
+            .certificate_path
+            .as_deref()
+            .unwrap_or("certs")
+            .replace("{config_dir}", &config_dir.to_string_lossy());
+        let folder = config_dir.join(folder);
+        folder.join(self.certificate.as_deref().unwrap_or("server.pem"))
+    }
 }
 
 /// One application allowed to connect.
@@ -452,9 +525,8 @@ pub struct LocatedProblem {
 
 impl std::fmt::Display for LocatedProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}: ")?,
-            None => {}
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
         }
         write!(
             f,
@@ -500,7 +572,7 @@ impl Config {
     }
 
     /// Every semantic problem (types and unknown keys are caught while parsing).
-    pub fn validate(&self) -> Vec<Problem> {
+    pub fn validate(&self, config_dir: &Path) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut push = |path: String, message: String, fix: &str| {
             problems.push(Problem {
@@ -560,12 +632,17 @@ impl Config {
                     }
                     bound.push((at.clone(), datagram, l.address, l.port));
                 }
-                if l.needs_tls() && !l.skip_without_certificate && !l.cert.exists() {
-                    push(format!("{at}.cert"), format!("certificate file {} does not exist", l.cert.display()), "run `voice-server gen-cert` (self-signed, for development) or point `cert` at your certificate");
-                }
-                if let Some(key) = &l.key {
-                    if l.needs_tls() && !l.skip_without_certificate && !key.exists() {
-                        push(format!("{at}.key"), format!("key file {} does not exist", key.display()), "point `key` at the private key, or remove it when the key is inside `cert`");
+                if l.needs_tls() {
+                    if let Err(e) = l.tls_settings() {
+                        push(
+                            at.clone(),
+                            format!("TLS settings: {e}"),
+                            "correct the TLS keys (config/example.toml lists them)",
+                        );
+                    }
+                    let file = l.certificate_file(config_dir);
+                    if !l.skip_without_certificate && l.certificates.is_none() && !file.exists() {
+                        push(format!("{at}.certificate"), format!("certificate file {} does not exist", file.display()), "run `voice-server gen-cert` (self-signed, for development) or point certificate_path/certificate at your certificate");
                     }
                 }
             }
@@ -682,7 +759,11 @@ mod tests {
     #[test]
     fn embedded_default_parses_and_uses_photon_ports() {
         let config = Config::embedded_default();
-        assert!(config.validate().is_empty(), "{:?}", config.validate());
+        assert!(
+            config.validate(Path::new(".")).is_empty(),
+            "{:?}",
+            config.validate(Path::new("."))
+        );
         for role in [Role::Name, Role::Master, Role::Game] {
             let rc = config.role(role);
             assert_eq!(rc.public_host, "127.0.0.1");
@@ -722,7 +803,7 @@ mod tests {
         config.metrics.listen = "nonsense".into();
         config.game.listeners[1].port = config.game.listeners[0].port; // tcp vs udp: fine
         config.game.listeners[2].port = config.game.listeners[1].port; // ws vs tcp: clash
-        let problems = config.validate();
+        let problems = config.validate(Path::new("."));
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert!(paths.contains(&"token.secret"), "{paths:?}");
         assert!(paths.contains(&"limits.max_peers"), "{paths:?}");

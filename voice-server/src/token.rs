@@ -198,6 +198,46 @@ impl WallClock {
     }
 }
 
+/// Wall-clock time as the logic sees it: injectable so that tests control it.
+pub trait UnixClock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch at the logic's `now`.
+    fn unix_ms(&self, now: Instant) -> u64;
+}
+
+impl UnixClock for WallClock {
+    fn unix_ms(&self, now: Instant) -> u64 {
+        WallClock::unix_ms(self, now)
+    }
+}
+
+/// A [`WallClock`] that tests can move forward (token expiry without waiting).
+#[derive(Debug)]
+pub struct OffsetClock {
+    inner: WallClock,
+    offset_ms: std::sync::atomic::AtomicU64,
+}
+
+impl OffsetClock {
+    /// The system clock, not yet moved.
+    pub fn system() -> Self {
+        Self {
+            inner: WallClock::system(),
+            offset_ms: 0.into(),
+        }
+    }
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms
+            .fetch_add(by.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl UnixClock for OffsetClock {
+    fn unix_ms(&self, now: Instant) -> u64 {
+        self.inner.unix_ms(now) + self.offset_ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,13 +43,28 @@ pub(super) struct RecvChannel {
 impl RecvChannel {
     /// `(next expected, bitmap of the 64 sequences after it)` for an ACK.
     pub(super) fn ack_fields(&self) -> (u16, u64) {
+        (self.next_expected as u16, self.bitmap_at(1))
+    }
+
+    /// Bit i: sequence `next_expected + offset + i` received.
+    pub(super) fn bitmap_at(&self, offset: usize) -> u64 {
         let mut bitmap = 0u64;
-        for (bit, slot) in self.slots.iter().skip(1).take(64).enumerate() {
+        for (bit, slot) in self.slots.iter().skip(offset).take(64).enumerate() {
             if !matches!(slot, Slot::Missing) {
                 bitmap |= 1 << bit;
             }
         }
-        (self.next_expected as u16, bitmap)
+        bitmap
+    }
+
+    /// Sequences tracked beyond the next expected one.
+    pub(super) fn tracked(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The next expected sequence.
+    pub(super) fn next_expected(&self) -> u64 {
+        self.next_expected
     }
 }
 
@@ -147,6 +162,11 @@ impl Connection {
                     next,
                     bitmap,
                 } => self.handle_ack(now, channel, next, bitmap),
+                Command::Sack {
+                    channel,
+                    first,
+                    bitmap,
+                } => self.handle_sack(now, channel, first, bitmap),
                 Command::Ping { clock } => self.pong_pending = Some(clock),
                 Command::Pong { echo, clock } => self.handle_pong(now, echo, clock),
                 Command::Disconnect { .. } => self.finish(DisconnectReason::ByPeer),

@@ -348,8 +348,18 @@ impl Connection {
             for (index, channel) in self.recv.iter_mut().enumerate() {
                 if channel.ack_pending && buf.len() + wire::ACK_LEN <= end {
                     let (next, bitmap) = channel.ack_fields();
-                    wire::put_ack(buf, index as u8, next, bitmap);
+                    wire::put_ack(buf, false, index as u8, next, bitmap);
                     channel.ack_pending = false;
+                    // Extra blocks so that a long run after a hole is acknowledged too.
+                    let mut offset = 65;
+                    while offset < channel.tracked() && buf.len() + wire::ACK_LEN <= end {
+                        let bits = channel.bitmap_at(offset);
+                        if bits != 0 {
+                            let first = (channel.next_expected() + offset as u64) as u16;
+                            wire::put_ack(buf, true, index as u8, first, bits);
+                        }
+                        offset += 64;
+                    }
                 }
             }
         }
@@ -556,6 +566,27 @@ impl Connection {
         for bit in 0..64u64 {
             if bitmap & (1 << bit) != 0 {
                 self.acknowledge(now, channel, next + 1 + bit);
+            }
+        }
+        let send = &mut self.send[usize::from(channel)];
+        while let Some(None) = send.in_flight.front() {
+            send.in_flight.pop_front();
+            send.base += 1;
+        }
+    }
+
+    /// A selective acknowledgement block for `channel`.
+    pub(super) fn handle_sack(&mut self, now: Instant, channel: u8, first: u16, bitmap: u64) {
+        let Some(send) = self.send.get(usize::from(channel)) else {
+            return;
+        };
+        let first = send.base + u64::from(first.wrapping_sub(send.base as u16));
+        if first >= send.next_sequence {
+            return;
+        }
+        for bit in 0..64u64 {
+            if bitmap & (1 << bit) != 0 {
+                self.acknowledge(now, channel, first + bit);
             }
         }
         let send = &mut self.send[usize::from(channel)];

@@ -2,6 +2,7 @@
 //! lives in `tests/sim_*.rs`).
 
 use super::*;
+use std::time::Duration;
 
 fn config() -> Arc<TransportConfig> {
     Arc::new(TransportConfig::default())

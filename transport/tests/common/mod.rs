@@ -297,10 +297,24 @@ impl Sim {
 
     /// Advances to the next event and processes it. False when nothing is left.
     pub fn step(&mut self) -> bool {
+        self.step_before(None)
+    }
+
+    /// Like [`Sim::step`], but never moves the clock past `limit` (stops there).
+    pub fn step_before(&mut self, limit: Option<Instant>) -> bool {
         self.flush();
         let Some(next) = self.next_event() else {
+            if let Some(limit) = limit {
+                self.now = self.now.max(limit);
+            }
             return false;
         };
+        if let Some(limit) = limit {
+            if next > limit {
+                self.now = self.now.max(limit);
+                return true;
+            }
+        }
         if next > self.now {
             self.now = next;
         }
@@ -343,7 +357,7 @@ impl Sim {
             if done(self) {
                 return true;
             }
-            if self.now >= deadline || !self.step() {
+            if self.now >= deadline || !self.step_before(Some(deadline)) {
                 return done(self);
             }
         }
