@@ -85,7 +85,10 @@ impl ServerHandler for TestHandler {
             TestCommand::Flood(peer, count, size) => {
                 let payload = vec![0x5a; size];
                 for _ in 0..count {
-                    if endpoint.send(now, peer, &payload, SendOptions::RELIABLE).is_err() {
+                    if endpoint
+                        .send(now, peer, &payload, SendOptions::RELIABLE)
+                        .is_err()
+                    {
                         break;
                     }
                 }
