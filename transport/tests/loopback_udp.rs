@@ -308,3 +308,24 @@ async fn relay_throughput() {
     })
     .await;
 }
+
+/// A UDP port where something is bound but never answers: a timeout naming the limit.
+#[tokio::test]
+async fn udp_silent_port_times_out() {
+    guard(async {
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let address = silent.local_addr().unwrap();
+        let config = transport::runtime::ClientConfig {
+            connect_timeout: Duration::from_millis(300),
+            ..client_config(None)
+        };
+        let error = Client::connect(&format!("udp://{address}"), config).await.unwrap_err();
+        println!("{error}");
+        assert!(
+            matches!(error, ConnectError::Timeout { address: a, timeout } if a == address && timeout == Duration::from_millis(300)),
+            "{error}"
+        );
+        drop(silent);
+    })
+    .await;
+}

@@ -14,7 +14,7 @@ use crate::types::{Protocol, SendOptions};
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -35,11 +35,20 @@ pub(crate) struct Shared {
     pub(crate) disconnect: AtomicBool,
     pub(crate) wake: Notify,
     pub(crate) stats: Mutex<ConnectionStats>,
+    /// Set once anything arrived from the server (tells a silent server from a
+    /// server speaking another protocol when connecting times out).
+    pub(crate) heard: Arc<AtomicBool>,
 }
 
 impl Shared {
-    pub(crate) fn new(protocol: Protocol, remote: SocketAddr, config: &TransportConfig) -> Self {
+    pub(crate) fn new(
+        protocol: Protocol,
+        remote: SocketAddr,
+        config: &TransportConfig,
+        heard: Arc<AtomicBool>,
+    ) -> Self {
         Self {
+            heard,
             protocol,
             remote,
             max_message_size: config.max_message_size,
@@ -224,6 +233,9 @@ impl ClientDriver {
 
     /// Feeds one link input; true when the link is gone and the driver must stop.
     fn handle_input(&mut self, input: LinkInput) -> bool {
+        if self.ready.is_some() && matches!(input, LinkInput::Datagram(_) | LinkInput::Frame(_)) {
+            self.shared.heard.store(true, Ordering::Release);
+        }
         match input {
             LinkInput::Datagram(length) => {
                 let now = Instant::now();

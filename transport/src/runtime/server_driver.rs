@@ -503,6 +503,9 @@ async fn open_stream(
     path: Option<&str>,
     frame_limit: usize,
 ) -> Result<StreamLink, String> {
+    if protocol == Protocol::Ws && acceptor.is_none() {
+        refuse_non_http(&tcp, path).await?;
+    }
     let io: super::stream::BoxedIo = match acceptor {
         Some(acceptor) => Box::new(
             acceptor
@@ -518,4 +521,28 @@ async fn open_stream(
         )),
         _ => Ok(StreamLink::Framed(io)),
     }
+}
+
+/// On a plain WebSocket port, answers anything that is not an HTTP request (a
+/// `tcp://` client, a typo'd tool) with a readable HTTP 400 instead of silence.
+async fn refuse_non_http(tcp: &tokio::net::TcpStream, path: Option<&str>) -> Result<(), String> {
+    let mut head = [0u8; 4];
+    let seen = tcp
+        .peek(&mut head)
+        .await
+        .map_err(|e| format!("read error: {e}"))?;
+    if seen == 0 || b"GET ".starts_with(&head[..seen]) {
+        return Ok(());
+    }
+    let path = path.unwrap_or("/");
+    let body = format!(
+        "this port serves WebSocket at {path}: connect with ws://host:port{path} (binary messages), \
+         or use the server's TCP port for tcp://\n"
+    );
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tcp.try_write(response.as_bytes());
+    Err("not an HTTP request; answered 400".into())
 }
