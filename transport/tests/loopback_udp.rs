@@ -329,3 +329,18 @@ async fn udp_silent_port_times_out() {
     })
     .await;
 }
+
+/// A host name that does not resolve is reported as such, naming the host.
+#[tokio::test]
+async fn unresolvable_host_is_a_resolve_error() {
+    guard(async {
+        let config = transport::runtime::ClientConfig {
+            connect_timeout: Duration::from_secs(3),
+            ..client_config(None)
+        };
+        let error = Client::connect("udp://no-such-host.invalid:5055", config).await.unwrap_err();
+        println!("{error}");
+        assert!(matches!(error, ConnectError::Resolve { ref host, .. } if host == "no-such-host.invalid"), "{error}");
+    })
+    .await;
+}

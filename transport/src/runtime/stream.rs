@@ -384,9 +384,9 @@ async fn write_websocket(
 ) {
     while let Some(frame) = queue.recv().await {
         let written = tokio::time::timeout(WRITE_TIMEOUT, async {
-            sink.feed(Message::Binary(frame.to_vec())).await?;
+            sink.feed(Message::Binary(Vec::from(frame))).await?;
             while let Ok(frame) = queue.try_recv() {
-                sink.feed(Message::Binary(frame.to_vec())).await?;
+                sink.feed(Message::Binary(Vec::from(frame))).await?;
             }
             sink.flush().await
         });
