@@ -344,3 +344,59 @@ async fn unresolvable_host_is_a_resolve_error() {
     })
     .await;
 }
+
+/// A server that vanishes without a goodbye: clients on every protocol notice
+/// (stream closed, ICMP unreachable or silence) and the ports are released.
+#[tokio::test]
+async fn clients_notice_a_vanished_server() {
+    guard(async {
+        let mut server = start(vec![
+            listener(Protocol::Udp, None, None),
+            listener(Protocol::Tcp, None, None),
+            listener(Protocol::Ws, Some("/Game"), None),
+        ])
+        .await;
+        let mut config = client_config(None);
+        let mut transport_config = transport::TransportConfig::default();
+        transport_config.ping_interval = Duration::from_millis(100);
+        transport_config.disconnect_timeout = Duration::from_secs(1);
+        config.transport = std::sync::Arc::new(transport_config);
+        let mut clients = Vec::new();
+        for (protocol, path) in [
+            (Protocol::Udp, ""),
+            (Protocol::Tcp, ""),
+            (Protocol::Ws, "/Game"),
+        ] {
+            clients.push(
+                Client::connect(&server.url(protocol, path), config.clone())
+                    .await
+                    .unwrap(),
+            );
+            server.wait_connected().await;
+        }
+        let addresses = server.addresses.clone();
+        server.kill().await;
+        for (client, events) in &mut clients {
+            let end = client_wait(events, "Disconnected", |e| {
+                matches!(e, ConnectionEvent::Disconnected(_))
+            })
+            .await;
+            println!("{}: {end:?}", client.protocol());
+            assert!(
+                matches!(
+                    end,
+                    ConnectionEvent::Disconnected(
+                        DisconnectReason::Transport(_) | DisconnectReason::Timeout
+                    )
+                ),
+                "{end:?}"
+            );
+        }
+        for (protocol, address) in addresses.into_iter().filter(|(p, _)| p.is_stream()) {
+            tokio::net::TcpListener::bind(address)
+                .await
+                .unwrap_or_else(|e| panic!("{protocol} port still held: {e}"));
+        }
+    })
+    .await;
+}

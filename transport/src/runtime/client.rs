@@ -21,7 +21,7 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
@@ -202,13 +202,15 @@ impl Client {
                 // Another address of the same name may answer (e.g. ::1, then 127.0.0.1).
                 Ok(Err(error @ ConnectError::Refused { .. })) => last_error = Some(error),
                 Ok(Err(error)) => return Err(error),
-                Err(_) if heard.load(Ordering::Acquire) => return Err(ConnectError::Protocol {
-                    address,
-                    reason: format!(
+                Err(_) if heard.load(Ordering::Acquire) => {
+                    return Err(ConnectError::Protocol {
+                        address,
+                        reason: format!(
                         "it sent data but did not complete this protocol's handshake within {:?}",
                         config.connect_timeout
                     ),
-                }),
+                    })
+                }
                 Err(_) => {
                     return Err(ConnectError::Timeout {
                         address,
@@ -380,7 +382,7 @@ async fn connect_to(
 
     let seed: u64 = rand::random();
     let connection =
-        Connection::connect(Instant::now(), config.transport.clone(), url.protocol, seed);
+        Connection::connect(super::now(), config.transport.clone(), url.protocol, seed);
     let shared = Arc::new(Shared::new(url.protocol, address, &config.transport, heard));
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (event_tx, events) = mpsc::unbounded_channel();

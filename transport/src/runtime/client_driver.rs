@@ -15,7 +15,6 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -165,8 +164,8 @@ impl ClientDriver {
             }
             let deadline = self.connection.poll_timeout();
             if let Some(deadline) = deadline {
-                if deadline <= Instant::now() {
-                    self.connection.handle_timeout(Instant::now());
+                if deadline <= super::now() {
+                    self.connection.handle_timeout(super::now());
                     continue;
                 }
                 timer
@@ -175,7 +174,7 @@ impl ClientDriver {
             }
             tokio::select! {
                 () = &mut timer, if deadline.is_some() => {
-                    self.connection.handle_timeout(Instant::now());
+                    self.connection.handle_timeout(super::now());
                 }
                 () = self.shared.wake.notified() => self.handle_flags(),
                 command = self.commands.recv(), if self.commands_open => match command {
@@ -198,7 +197,7 @@ impl ClientDriver {
     }
 
     fn handle_flags(&mut self) {
-        let now = Instant::now();
+        let now = super::now();
         // Each request is served (a failed key exchange may be retried).
         if self.shared.establish.swap(false, Ordering::AcqRel) {
             self.connection.establish_encryption(now);
@@ -213,7 +212,7 @@ impl ClientDriver {
     fn handle_command(&mut self, command: Command) {
         match command {
             Command::Send(payload, options) => {
-                if let Err(error) = self.connection.send(Instant::now(), &payload, options) {
+                if let Err(error) = self.connection.send(super::now(), &payload, options) {
                     tracing::debug!(remote = %self.shared.remote, %error, "send refused by the connection");
                 }
             }
@@ -222,7 +221,7 @@ impl ClientDriver {
         for _ in 0..UDP_BUDGET {
             match self.commands.try_recv() {
                 Ok(Command::Send(payload, options)) => {
-                    if let Err(error) = self.connection.send(Instant::now(), &payload, options) {
+                    if let Err(error) = self.connection.send(super::now(), &payload, options) {
                         tracing::debug!(remote = %self.shared.remote, %error, "send refused by the connection");
                     }
                 }
@@ -238,7 +237,7 @@ impl ClientDriver {
         }
         match input {
             LinkInput::Datagram(length) => {
-                let now = Instant::now();
+                let now = super::now();
                 if let ClientLink::Udp { socket, buf } = &mut self.link {
                     self.connection.handle_datagram(now, &buf[..length]);
                     // Drain what else is waiting, within the per-turn budget.
@@ -252,7 +251,7 @@ impl ClientDriver {
                 false
             }
             LinkInput::Frame(data) => {
-                self.connection.handle_datagram(Instant::now(), &data);
+                self.connection.handle_datagram(super::now(), &data);
                 false
             }
             LinkInput::Closed(reason) => {
@@ -281,7 +280,7 @@ impl ClientDriver {
 
     /// Sends transmits and forwards events; true once `Disconnected` was delivered.
     async fn drain(&mut self) -> bool {
-        let now = Instant::now();
+        let now = super::now();
         while let Some(size) = self.connection.poll_transmit(now, &mut self.transmit) {
             let datagram = &self.transmit[..size];
             match &mut self.link {

@@ -198,6 +198,12 @@ impl TestServer {
         }
     }
 
+    /// Drops the running server abruptly (no goodbye), as a crash would.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
     /// Stops the server and waits for `run` to return.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
