@@ -357,9 +357,11 @@ async fn clients_notice_a_vanished_server() {
         ])
         .await;
         let mut config = client_config(None);
-        let mut transport_config = transport::TransportConfig::default();
-        transport_config.ping_interval = Duration::from_millis(100);
-        transport_config.disconnect_timeout = Duration::from_secs(1);
+        let transport_config = transport::TransportConfig {
+            ping_interval: Duration::from_millis(100),
+            disconnect_timeout: Duration::from_secs(1),
+            ..Default::default()
+        };
         config.transport = std::sync::Arc::new(transport_config);
         let mut clients = Vec::new();
         for (protocol, path) in [
