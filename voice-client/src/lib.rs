@@ -26,4 +26,5 @@ pub use error::{AudioError, CodecError, ConfigError, PayloadError};
 pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Pop, PushOutcome};
 
 pub mod lb;
+pub mod lb_transport;
 pub use lb::{LbConfig, LbError, LbEvent, LoadBalancingClient, PolledClient};
