@@ -492,3 +492,61 @@ fn polled_clients_in_a_game_loop_without_async() {
     drop((a, b));
     server_runtime.block_on(d.shutdown());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_on_the_way_back_to_master_reauthenticates_by_itself() {
+    guard(async {
+        let clock = std::sync::Arc::new(voice_server::token::OffsetClock::system());
+        let options = StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        };
+        let d = start(local_config(), options)
+            .await
+            .expect("deployment starts");
+        let mut alice = client(&d, Protocol::Udp, "alice");
+        alice
+            .join_or_create_room("r", RoomOptions::default())
+            .await
+            .expect("join");
+        while alice.try_next_event().is_some() {}
+        // Two hours later (token lifetime 1 h) the master refuses the token.
+        clock.advance(Duration::from_secs(2 * 3600));
+        alice
+            .leave_room(LeaveOptions::default())
+            .await
+            .expect("leave, re-authenticating on the way");
+        assert_eq!(alice.state(), ClientState::ConnectedToMasterServer);
+        let mut states = Vec::new();
+        while let Some(event) = alice.try_next_event() {
+            if let LbEvent::StateChanged { to, .. } = event {
+                states.push(to);
+            }
+        }
+        use ClientState::*;
+        assert_eq!(
+            states,
+            vec![
+                Leaving,
+                ConnectingToMasterServer,
+                Authenticating,
+                ConnectingToNameServer,
+                ConnectedToNameServer,
+                Authenticating,
+                Authenticated,
+                ConnectingToMasterServer,
+                Authenticating,
+                ConnectedToMasterServer
+            ]
+        );
+        // And it goes on working with the fresh token.
+        let (_, actor) = alice
+            .join_or_create_room("r2", RoomOptions::default())
+            .await
+            .expect("join again");
+        assert_eq!(actor, 1);
+        drop(alice);
+        d.shutdown().await;
+    })
+    .await;
+}
