@@ -31,7 +31,6 @@
 //! # Ok(()) }
 //! ```
 
-use bytes::Bytes;
 use std::time::Instant;
 use thiserror::Error;
 
@@ -191,9 +190,7 @@ impl VoiceTransport for ClientSender<'_> {
             interest_group: options.interest_group,
             send: options.to_send_options().on_channel(VOICE_CHANNEL),
         };
-        self.client
-            .send_raw(Bytes::copy_from_slice(frame), &raw)
-            .map_err(send_error)
+        self.client.send_raw_slice(frame, &raw).map_err(send_error)
     }
 
     fn send_remove(

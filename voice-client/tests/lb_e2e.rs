@@ -550,3 +550,53 @@ async fn expired_token_on_the_way_back_to_master_reauthenticates_by_itself() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_failure_says_what_the_transport_said() {
+    guard(async {
+        // Nothing listens on TCP port 1 of loopback.
+        let client = LoadBalancingClient::new(
+            LbConfig::new("tcp://127.0.0.1:1", "app"),
+            Default::default(),
+        );
+        let error = client.connect().await.expect_err("nothing listens there");
+        let text = error.to_string();
+        assert!(
+            matches!(error, voice_client::lb::LbError::ConnectFailed { .. }),
+            "{error:?}"
+        );
+        assert!(
+            text.contains("name server") && text.contains("tcp://127.0.0.1:1"),
+            "{text}"
+        );
+        assert_eq!(client.state(), ClientState::Disconnected);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_while_connecting_stops_at_once() {
+    guard(async {
+        // A UDP socket that never answers; connect and operation timeouts far
+        // beyond the guard: only abandoning the connect lets this finish.
+        let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut config = LbConfig::new(format!("udp://{}", silent.local_addr().unwrap()), "app");
+        config.operation_timeout = Duration::from_secs(600);
+        let transport = transport::runtime::ClientConfig {
+            connect_timeout: Duration::from_secs(600),
+            ..Default::default()
+        };
+        let client = LoadBalancingClient::new(config, transport);
+        let (connected, disconnected) = tokio::join!(client.connect(), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            client.disconnect().await
+        });
+        assert!(
+            connected.is_err(),
+            "the connect was abandoned: {connected:?}"
+        );
+        disconnected.expect("disconnect completes");
+        assert_eq!(client.state(), ClientState::Disconnected);
+    })
+    .await;
+}
