@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod jitter;
 pub mod lb;
+pub mod lb_transport;
 pub mod local;
 pub mod processing;
 pub mod protocol;
