@@ -574,14 +574,16 @@ impl Connection {
         if next > send.next_sequence {
             return;
         }
+        let mut newest: Option<Instant> = None;
         for sequence in base..next {
-            self.acknowledge(now, channel, sequence);
+            newest = newest.max(self.acknowledge(channel, sequence));
         }
         for bit in 0..64u64 {
             if bitmap & (1 << bit) != 0 {
-                self.acknowledge(now, channel, next + 1 + bit);
+                newest = newest.max(self.acknowledge(channel, next + 1 + bit));
             }
         }
+        self.sample_rtt(now, newest);
         let send = &mut self.send[usize::from(channel)];
         while let Some(None) = send.in_flight.front() {
             send.in_flight.pop_front();
@@ -598,11 +600,13 @@ impl Connection {
         if first >= send.next_sequence {
             return;
         }
+        let mut newest: Option<Instant> = None;
         for bit in 0..64u64 {
             if bitmap & (1 << bit) != 0 {
-                self.acknowledge(now, channel, first + bit);
+                newest = newest.max(self.acknowledge(channel, first + bit));
             }
         }
+        self.sample_rtt(now, newest);
         let send = &mut self.send[usize::from(channel)];
         while let Some(None) = send.in_flight.front() {
             send.in_flight.pop_front();
@@ -610,25 +614,31 @@ impl Connection {
         }
     }
 
-    fn acknowledge(&mut self, now: Instant, channel: u8, sequence: u64) {
+    /// Removes one acknowledged command. Returns when it was sent if it was
+    /// sent once (Karn's rule: only unambiguous RTT samples).
+    fn acknowledge(&mut self, channel: u8, sequence: u64) -> Option<Instant> {
         let send = &mut self.send[usize::from(channel)];
         if sequence >= send.next_sequence {
-            return;
+            return None;
         }
-        let Some(sent) = send.take(sequence) else {
-            return;
-        };
+        let sent = send.take(sequence)?;
         if sent.command.fragment.is_some() {
             send.fragments_in_flight -= 1;
         }
-        if sent.send_count == 1 {
-            // Karn's rule: only unambiguous samples.
-            self.rtt.sample(now.saturating_duration_since(sent.sent_at));
-            self.stats.rtt = self.rtt.smoothed();
-            self.stats.rtt_variance = self.rtt.variance();
-        }
         if sent.command.key_reply {
             self.key_reply_acknowledged();
+        }
+        (sent.send_count == 1).then_some(sent.sent_at)
+    }
+
+    /// One RTT sample per ACK command, from the most recently sent command it
+    /// newly acknowledged (a datagram's commands would otherwise give many
+    /// identical samples and collapse the variance).
+    fn sample_rtt(&mut self, now: Instant, newest: Option<Instant>) {
+        if let Some(sent_at) = newest {
+            self.rtt.sample(now.saturating_duration_since(sent_at));
+            self.stats.rtt = self.rtt.smoothed();
+            self.stats.rtt_variance = self.rtt.variance();
         }
     }
 }
