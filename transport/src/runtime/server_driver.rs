@@ -8,14 +8,13 @@
 
 use super::server::ServerHandler;
 use super::stream::{
-    spawn_link, AbortOnDrop, LinkTasks, StreamInput, StreamLink, FRAME_HEADER_ALLOWANCE,
+    spawn_link, AbortOnDrop, FrameArena, LinkTasks, StreamInput, StreamLink, FRAME_HEADER_ALLOWANCE,
 };
 use super::udp::UdpIo;
 use super::ws;
 use crate::endpoint::{Destination, Endpoint, EndpointConfig, PeerHandle};
 use crate::event::ConnectionEvent;
 use crate::types::Protocol;
-use bytes::Bytes;
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -95,6 +94,7 @@ pub(crate) struct ServerDriver<H: ServerHandler> {
     /// Writer tasks of removed streams, flushing their last frames.
     closing: Vec<JoinHandle<()>>,
     transmit: Vec<u8>,
+    arena: FrameArena,
 }
 
 impl<H: ServerHandler> ServerDriver<H> {
@@ -129,6 +129,7 @@ impl<H: ServerHandler> ServerDriver<H> {
             connected: HashSet::new(),
             closing: Vec::new(),
             transmit: Vec::with_capacity(64 * 1024),
+            arena: FrameArena::default(),
         }
     }
 
@@ -270,10 +271,9 @@ impl<H: ServerHandler> ServerDriver<H> {
 
     fn handle_command(&mut self, command: Box<dyn Any + Send>) {
         match command.downcast::<H::Command>() {
-            Ok(command) => {
-                self.handler
-                    .handle_command(super::now(), *command, &mut self.endpoint)
-            }
+            Ok(command) => self
+                .handler
+                .handle_command(super::now(), *command, &mut self.endpoint),
             Err(_) => tracing::error!(
                 "a ServerControl of another command type was used; the command was dropped"
             ),
@@ -371,7 +371,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                         if stream_peer
                             .tasks
                             .writer
-                            .try_send(Bytes::copy_from_slice(data))
+                            .try_send(self.arena.copy(data))
                             .is_err()
                         {
                             tracing::warn!(
@@ -431,10 +431,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
                 Destination::Stream(peer) => {
                     if let Some(stream_peer) = self.stream_peers.get(&peer) {
-                        let _ = stream_peer
-                            .tasks
-                            .writer
-                            .try_send(Bytes::copy_from_slice(data));
+                        let _ = stream_peer.tasks.writer.try_send(self.arena.copy(data));
                     }
                 }
             }

@@ -202,6 +202,28 @@ impl FrameDecoder {
     }
 }
 
+/// Hands out owned copies of outgoing frames from one shared buffer, so that
+/// queueing a frame to a writer task costs no allocation per frame (one block
+/// of [`FrameArena::BLOCK`] bytes is allocated when the previous is used up).
+#[derive(Debug, Default)]
+pub struct FrameArena {
+    buffer: BytesMut,
+}
+
+impl FrameArena {
+    /// Bytes reserved at a time.
+    pub const BLOCK: usize = 64 * 1024;
+
+    /// An owned copy of `data`.
+    pub fn copy(&mut self, data: &[u8]) -> Bytes {
+        if self.buffer.capacity() < data.len() {
+            self.buffer.reserve(data.len().max(Self::BLOCK));
+        }
+        self.buffer.extend_from_slice(data);
+        self.buffer.split().freeze()
+    }
+}
+
 /// Appends one length-prefixed frame to `out`.
 pub fn encode_frame(payload: &[u8], out: &mut BytesMut) {
     out.reserve(4 + payload.len());
@@ -470,6 +492,19 @@ mod tests {
         );
         let mut buf = BytesMut::from(&[0, 0, 0, 101][..]);
         assert!(decoder.decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn arena_copies_are_independent() {
+        let mut arena = FrameArena::default();
+        let first = arena.copy(b"one");
+        let second = arena.copy(&[9u8; 70_000]);
+        let third = arena.copy(b"three");
+        assert_eq!(
+            (&first[..], second.len(), &third[..]),
+            (&b"one"[..], 70_000, &b"three"[..])
+        );
+        assert!(second.iter().all(|b| *b == 9));
     }
 
     #[test]
