@@ -399,26 +399,38 @@ async fn openssl_s_client_sees_version_and_certificate() {
         return;
     }
     tokio::time::timeout(GUARD, async {
+        // Two certificates by SNI: s_client must get the one its -servername asks for.
         let dir = tempfile::tempdir().unwrap();
-        let (address, _) = single(
-            dir.path(),
-            "voice.example.test",
-            ServerTlsSettings::default(),
+        let (a, b) = (cert_for("a.example.test"), cert_for("voice.b.example.test"));
+        write_generated(&a, &dir.path().join("certs/a.pem"), None).unwrap();
+        write_generated(&b, &dir.path().join("certs/b.pem"), None).unwrap();
+        let entry = |domain: &str, file: &str| DomainCertificate {
+            domain: domain.into(),
+            certificate: Some(file.into()),
+            key: None,
+            password: None,
+        };
+        let settings = ServerTlsSettings {
+            certificates: vec![
+                entry("a.example.test", "a.pem"),
+                entry("voice.b.example.test", "b.pem"),
+            ],
+            default_domain: Some("a.example.test".into()),
+            ..Default::default()
+        };
+        let address = serve(
+            load_server_config(&settings, dir.path(), &[])
+                .unwrap()
+                .config,
         )
         .await;
-        let ca = dir.path().join("certs/server-ca.pem");
+        let ca = dir.path().join("certs/b-ca.pem");
         let output = tokio::task::spawn_blocking(move || {
             std::process::Command::new("openssl")
-                .args([
-                    "s_client",
-                    "-connect",
-                    &address.to_string(),
-                    "-servername",
-                    "voice.example.test",
-                ])
-                .arg("-CAfile")
+                .args(["s_client", "-connect", &address.to_string()])
+                .args(["-servername", "voice.b.example.test", "-CAfile"])
                 .arg(&ca)
-                .args(["-verify_hostname", "voice.example.test", "-showcerts"])
+                .args(["-verify_hostname", "voice.b.example.test", "-showcerts"])
                 .stdin(std::process::Stdio::null())
                 .output()
                 .unwrap()
@@ -428,7 +440,8 @@ async fn openssl_s_client_sees_version_and_certificate() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.contains("TLSv1.3"), "{stdout}");
         assert!(
-            stdout.contains("CN = voice.example.test") || stdout.contains("CN=voice.example.test"),
+            stdout.contains("CN = voice.b.example.test")
+                || stdout.contains("CN=voice.b.example.test"),
             "{stdout}"
         );
         assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
@@ -437,7 +450,7 @@ async fn openssl_s_client_sees_version_and_certificate() {
         )
         .unwrap()
         .1;
-        assert_eq!(served_names(&served.contents), vec!["voice.example.test"]);
+        assert_eq!(served_names(&served.contents), vec!["voice.b.example.test"]);
     })
     .await
     .expect("test timed out");

@@ -54,6 +54,10 @@ pub async fn deploy(config: Config, clock: Option<Arc<dyn UnixClock>>) -> Deploy
     start(config, options).await.expect("deployment starts")
 }
 
+/// TLS trust used by every `TestClient::connect` of this test binary (WSS tests).
+pub static CLIENT_TLS: std::sync::OnceLock<transport::runtime::tls::ClientTlsConfig> =
+    std::sync::OnceLock::new();
+
 /// A connected test client.
 pub struct TestClient {
     pub client: Client,
@@ -64,7 +68,11 @@ pub struct TestClient {
 
 impl TestClient {
     pub async fn connect(url: &str) -> TestClient {
-        let (client, events) = Client::connect(url, ClientConfig::default())
+        let config = ClientConfig {
+            tls: CLIENT_TLS.get().cloned().unwrap_or_default(),
+            ..ClientConfig::default()
+        };
+        let (client, events) = Client::connect(url, config)
             .await
             .unwrap_or_else(|e| panic!("connect {url}: {e}"));
         TestClient {

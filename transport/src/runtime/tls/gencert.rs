@@ -370,8 +370,14 @@ pub fn next_steps_text(cert: &GeneratedCert, files: &[PathBuf], port: u16) -> St
     text.push_str(&format!(
         "  - push-to-talk / loadtest examples: --ca-file {ca_file}\n"
     ));
+    // SNI carries names only: no -servername for an IP address.
+    let servername = if host.parse::<IpAddr>().is_ok() {
+        String::new()
+    } else {
+        format!(" -servername {host}")
+    };
     text.push_str(&format!(
-        "  - check with OpenSSL: openssl s_client -connect {url_host}:{port} -servername {host} -CAfile {ca_file}\n"
+        "  - check with OpenSSL: openssl s_client -connect {url_host}:{port}{servername} -CAfile {ca_file}\n"
     ));
     text.push_str(&format!(
         "  - browsers: import {ca_file} as an authority (Chrome: chrome://settings/certificates, Authorities, \

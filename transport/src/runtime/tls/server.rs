@@ -578,6 +578,23 @@ fn load_entry(
     }
     let names = certificate_names(&parsed);
     let is_ca = parsed.is_ca();
+    if let Some(domain) = &spec.domain {
+        let covered = names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(domain) || name_matches(n, domain));
+        if !covered {
+            return Err(TlsError::BadFile {
+                path: spec.certificate.clone(),
+                what: "certificate".into(),
+                reason: format!(
+                    "it is configured for domain {domain:?} but is valid only for {}; clients asking for \
+                     {domain:?} would refuse it: point this entry at the certificate for {domain:?}, or fix \
+                     `domain`",
+                    if names.is_empty() { "(no names)".to_string() } else { names.join(", ") }
+                ),
+            });
+        }
+    }
 
     let signing_key = provider.key_provider.load_private_key(key_der).map_err(|e| TlsError::BadFile {
         path: key_path.clone(),
