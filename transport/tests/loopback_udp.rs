@@ -402,3 +402,43 @@ async fn clients_notice_a_vanished_server() {
     })
     .await;
 }
+
+/// Fifty clients (UDP and TCP mixed) connect at once and each gets its own echo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_clients_at_once() {
+    guard(async {
+        let server = start(vec![
+            listener(Protocol::Udp, None, None),
+            listener(Protocol::Tcp, None, None),
+        ])
+        .await;
+        let mut tasks = Vec::new();
+        for index in 0..50 {
+            let protocol = if index % 2 == 0 {
+                Protocol::Udp
+            } else {
+                Protocol::Tcp
+            };
+            let url = server.url(protocol, "");
+            tasks.push(tokio::spawn(async move {
+                let (client, mut events) =
+                    Client::connect(&url, client_config(None)).await.unwrap();
+                client
+                    .send(Bytes::from(format!("echo:{index}")), SendOptions::RELIABLE)
+                    .unwrap();
+                let reply = client_message(&mut events).await;
+                assert_eq!(reply.payload, Bytes::from(format!("re:{index}")));
+                client.disconnect();
+                client_wait(&mut events, "Disconnected", |e| {
+                    matches!(e, ConnectionEvent::Disconnected(_))
+                })
+                .await;
+            }));
+        }
+        for task in tasks {
+            task.await.expect("client task");
+        }
+        server.stop().await;
+    })
+    .await;
+}
