@@ -148,3 +148,32 @@ async fn echo_round_trips() {
     })
     .await;
 }
+
+/// WSS by IP address: the certificate's IP entry is checked (SNI is not sent for IPs).
+#[tokio::test]
+async fn wss_by_ip_address() {
+    guard(async {
+        let (tls, pem) = self_signed();
+        let mut server = start(vec![listener(Protocol::Wss, Some("/Game"), Some(tls))]).await;
+        let url = server.url(Protocol::Wss, "/Game");
+        assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
+        let (client, mut events) = Client::connect(&url, client_config(Some(&pem)))
+            .await
+            .unwrap();
+        server.wait_connected().await;
+        assert!(
+            client.is_encryption_established(),
+            "WSS counts as encrypted from the start"
+        );
+        client
+            .send(
+                bytes::Bytes::from_static(b"echo:tls"),
+                transport::SendOptions::RELIABLE.encrypted(true),
+            )
+            .unwrap();
+        let reply = client_message(&mut events).await;
+        assert!(reply.encrypted && &reply.payload[..] == b"re:tls");
+        server.stop().await;
+    })
+    .await;
+}
