@@ -442,3 +442,46 @@ async fn fifty_clients_at_once() {
     })
     .await;
 }
+
+/// Junk datagrams of every size (empty to 9000 bytes) at the server socket do not
+/// disturb a connected client.
+#[tokio::test]
+async fn udp_junk_does_not_hurt_others() {
+    use rand::{Rng, SeedableRng};
+    guard(async {
+        let mut server = start(vec![listener(Protocol::Udp, None, None)]).await;
+        let address = server.addresses[0].1;
+        let (client, mut events) =
+            Client::connect(&server.url(Protocol::Udp, ""), client_config(None))
+                .await
+                .unwrap();
+        server.wait_connected().await;
+        let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for round in 0..1000 {
+            let size = if round % 100 == 0 {
+                9000
+            } else {
+                rng.gen_range(0..1500)
+            };
+            let mut datagram = vec![0u8; size];
+            rng.fill(&mut datagram[..]);
+            let _ = junk.send_to(&datagram, address).await;
+            if round % 50 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        client
+            .send(
+                Bytes::from_static(b"echo:after junk"),
+                SendOptions::RELIABLE,
+            )
+            .unwrap();
+        assert_eq!(
+            &client_message(&mut events).await.payload[..],
+            b"re:after junk"
+        );
+        server.stop().await;
+    })
+    .await;
+}
