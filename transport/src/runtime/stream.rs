@@ -278,33 +278,33 @@ pub fn spawn_link(
     frame_limit: usize,
     inbound: mpsc::Sender<StreamInput>,
 ) -> LinkTasks {
+    use tracing::Instrument;
     let (writer, queue) = mpsc::channel(WRITE_QUEUE_FRAMES);
-    match link {
+    let reader_span = tracing::debug_span!("stream_reader", stream);
+    let writer_span = tracing::debug_span!("stream_writer", stream);
+    let (reader_task, writer_task) = match link {
         StreamLink::Framed(io) => {
             let (read_half, write_half) = tokio::io::split(io);
-            let reader_task = AbortOnDrop(tokio::spawn(read_framed(
-                read_half,
-                stream,
-                FrameDecoder::new(frame_limit),
-                inbound,
-            )));
-            let writer_task = tokio::spawn(write_framed(write_half, queue));
-            LinkTasks {
-                writer,
-                writer_task,
-                reader_task,
-            }
+            let decoder = FrameDecoder::new(frame_limit);
+            (
+                tokio::spawn(
+                    read_framed(read_half, stream, decoder, inbound).instrument(reader_span),
+                ),
+                tokio::spawn(write_framed(write_half, queue).instrument(writer_span)),
+            )
         }
         StreamLink::WebSocket(socket) => {
             let (sink, source) = socket.split();
-            let reader_task = AbortOnDrop(tokio::spawn(read_websocket(source, stream, inbound)));
-            let writer_task = tokio::spawn(write_websocket(sink, queue));
-            LinkTasks {
-                writer,
-                writer_task,
-                reader_task,
-            }
+            (
+                tokio::spawn(read_websocket(source, stream, inbound).instrument(reader_span)),
+                tokio::spawn(write_websocket(sink, queue).instrument(writer_span)),
+            )
         }
+    };
+    LinkTasks {
+        writer,
+        writer_task,
+        reader_task: AbortOnDrop(reader_task),
     }
 }
 
