@@ -165,6 +165,7 @@ impl<H: ServerHandler> ServerDriver<H> {
         tokio::pin!(timer);
         let mut stopping: Option<Instant> = None;
 
+        let mut due_in_a_row: u32 = 0;
         loop {
             if self.drain().await {
                 // Still busy after the drain budget: let other tasks run, then go on.
@@ -184,6 +185,11 @@ impl<H: ServerHandler> ServerDriver<H> {
                 // Compare with the clock before sleeping: a due deadline runs now.
                 if deadline <= super::now() {
                     self.handle_timeout();
+                    // A core whose deadline does not move would spin here: stay polite.
+                    due_in_a_row += 1;
+                    if due_in_a_row & 63 == 0 {
+                        tokio::task::yield_now().await;
+                    }
                     continue;
                 }
                 timer
@@ -199,6 +205,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
                 Poll::Pending
             });
+            due_in_a_row = 0;
             tokio::select! {
                 () = &mut shutdown, if stopping.is_none() => stopping = Some(self.begin_shutdown()),
                 () = &mut timer, if deadline.is_some() => self.handle_timeout(),
