@@ -651,6 +651,6 @@ mod tests {
         let mut connect = Vec::new();
         put_hello(&mut connect, &hello, None);
         assert_eq!(connect.len(), CONNECT_PADDED_LEN);
-        assert!(ACCEPT_LEN <= CONNECT_PADDED_LEN && 1 + 8 + COOKIE_LEN <= CONNECT_PADDED_LEN);
+        const { assert!(ACCEPT_LEN <= CONNECT_PADDED_LEN && 1 + 8 + COOKIE_LEN <= CONNECT_PADDED_LEN) };
     }
 }

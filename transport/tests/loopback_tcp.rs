@@ -105,3 +105,167 @@ async fn tcp_garbage_and_oversized_frames_do_not_hurt_others() {
     })
     .await;
 }
+
+/// The channel convenience: events as a stream, sends from any task, and
+/// `try_recv` polling on the client as a game loop would.
+#[tokio::test]
+async fn channel_handler_and_polling_client() {
+    use transport::runtime::{ChannelHandler, Server};
+    use transport::{ConnectionEvent, EndpointConfig};
+    guard(async {
+        let server = Server::bind(
+            vec![listener(Protocol::Tcp, None, None)],
+            EndpointConfig::default(),
+        )
+        .await
+        .unwrap();
+        let address = server.local_address(Protocol::Tcp).unwrap();
+        let (handler, handle, mut server_events) = ChannelHandler::new(&server);
+        let run = tokio::spawn(server.run(handler, std::future::pending()));
+
+        let (client, mut events) =
+            Client::connect(&format!("tcp://{address}"), client_config(None))
+                .await
+                .unwrap();
+        let connected = tokio::time::timeout(WAIT, server_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(connected.event, ConnectionEvent::Connected);
+        handle
+            .send(
+                connected.peer,
+                bytes::Bytes::from_static(b"tick"),
+                SendOptions::UNRELIABLE,
+            )
+            .unwrap();
+
+        // Poll without blocking, as a game loop does once per frame.
+        let mut received = None;
+        for _ in 0..500 {
+            match events.try_recv() {
+                Some(ConnectionEvent::Message(message)) => {
+                    received = Some(message);
+                    break;
+                }
+                Some(_) => {}
+                None => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+        assert_eq!(
+            &received.expect("message within 2.5 s").payload[..],
+            b"tick"
+        );
+
+        client
+            .send(bytes::Bytes::from_static(b"tock"), SendOptions::RELIABLE)
+            .unwrap();
+        let message = tokio::time::timeout(WAIT, server_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            matches!(message.event, ConnectionEvent::Message(ref m) if &m.payload[..] == b"tock")
+        );
+
+        // Dropping every handle of a client closes it gracefully.
+        drop(client);
+        drop(events);
+        let gone = tokio::time::timeout(WAIT, server_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            gone.event,
+            ConnectionEvent::Disconnected(transport::DisconnectReason::ByPeer)
+        );
+
+        handle.shutdown();
+        tokio::time::timeout(WAIT, run)
+            .await
+            .expect("server stops")
+            .unwrap()
+            .unwrap();
+        // A stopped server gives commands back.
+        assert!(handle
+            .send(gone.peer, bytes::Bytes::new(), SendOptions::RELIABLE)
+            .is_err());
+    })
+    .await;
+}
+
+/// A peer that stops reading fills its write queue and is disconnected; the
+/// driver never waits for it, and other peers are served meanwhile.
+#[tokio::test]
+async fn peer_that_stops_reading_is_disconnected() {
+    use std::sync::Arc;
+    use std::time::Instant;
+    use transport::{Connection, ConnectionEvent, DisconnectReason};
+    guard(async {
+        let mut server = start(vec![listener(Protocol::Tcp, None, None)]).await;
+        let address = server.addresses[0].1;
+
+        // A hand-driven client: the sans-IO connection over a raw TCP stream.
+        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut connection = Connection::connect(Instant::now(), Arc::default(), Protocol::Tcp, 1);
+        let mut buf = Vec::new();
+        let mut connected = false;
+        for _ in 0..20 {
+            while let Some(size) = connection.poll_transmit(Instant::now(), &mut buf) {
+                tcp.write_all(&(size as u32).to_be_bytes()).await.unwrap();
+                tcp.write_all(&buf[..size]).await.unwrap();
+            }
+            if std::iter::from_fn(|| connection.poll_event())
+                .any(|e| e == ConnectionEvent::Connected)
+            {
+                connected = true;
+                break;
+            }
+            let mut header = [0u8; 4];
+            tokio::time::timeout(WAIT, tcp.read_exact(&mut header))
+                .await
+                .unwrap()
+                .unwrap();
+            let mut frame = vec![0u8; u32::from_be_bytes(header) as usize];
+            tcp.read_exact(&mut frame).await.unwrap();
+            connection.handle_datagram(Instant::now(), &frame);
+        }
+        assert!(connected, "raw client completed the handshake");
+        let stuck = server.wait_connected().await;
+
+        // It never reads again; the server floods it.
+        let (client, mut events) =
+            Client::connect(&server.url(Protocol::Tcp, ""), client_config(None))
+                .await
+                .unwrap();
+        server.wait_connected().await;
+        for _ in 0..12 {
+            server
+                .control
+                .command(loopback_support::TestCommand::Flood(stuck, 500, 16 * 1024))
+                .unwrap();
+        }
+        let gone = server
+            .wait_for("the stuck peer's disconnect", |e| {
+                e.peer == stuck && matches!(e.event, ConnectionEvent::Disconnected(_))
+            })
+            .await;
+        assert!(
+            matches!(
+                gone.event,
+                ConnectionEvent::Disconnected(DisconnectReason::Transport(_))
+            ),
+            "{gone:?}"
+        );
+        client
+            .send(
+                bytes::Bytes::from_static(b"echo:alive"),
+                SendOptions::RELIABLE,
+            )
+            .unwrap();
+        assert_eq!(&client_message(&mut events).await.payload[..], b"re:alive");
+        drop(tcp);
+        server.stop().await;
+    })
+    .await;
+}

@@ -128,3 +128,61 @@ async fn udp_burst_of_reliable_messages_arrives_in_order() {
     })
     .await;
 }
+
+/// IPv6: one endpoint with a UDP socket on [::1] and one on 127.0.0.1 serves
+/// clients of both families (skipped where the host has no IPv6 loopback).
+#[tokio::test]
+async fn udp_ipv6_and_ipv4_side_by_side() {
+    guard(async {
+        if std::net::UdpSocket::bind("[::1]:0").is_err() {
+            eprintln!("no IPv6 loopback here; skipping");
+            return;
+        }
+        let mut v6 = listener(Protocol::Udp, None, None);
+        v6.address = "[::1]:0".parse().unwrap();
+        let mut server = start(vec![v6, listener(Protocol::Udp, None, None)]).await;
+        let urls: Vec<String> = server
+            .addresses
+            .iter()
+            .map(|(p, a)| format!("{}://{}", p.scheme(), a))
+            .collect();
+        assert!(urls[0].starts_with("udp://[::1]:"), "{urls:?}");
+        for url in &urls {
+            let (client, mut events) = Client::connect(url, client_config(None)).await.unwrap();
+            server.wait_connected().await;
+            client
+                .send(Bytes::from_static(b"echo:v"), SendOptions::RELIABLE)
+                .unwrap();
+            assert_eq!(
+                &client_message(&mut events).await.payload[..],
+                b"re:v",
+                "{url}"
+            );
+            client.disconnect();
+            client_wait(&mut events, "Disconnected", |e| {
+                matches!(e, ConnectionEvent::Disconnected(_))
+            })
+            .await;
+        }
+        server.stop().await;
+    })
+    .await;
+}
+
+/// `localhost` resolves to several addresses; the client tries them in turn.
+#[tokio::test]
+async fn udp_connect_by_host_name() {
+    guard(async {
+        let mut server = start(vec![listener(Protocol::Udp, None, None)]).await;
+        let port = server.addresses[0].1.port();
+        let (client, _events) =
+            Client::connect(&format!("udp://localhost:{port}"), client_config(None))
+                .await
+                .expect("connect by name");
+        server.wait_connected().await;
+        assert_eq!(client.remote_address().port(), port);
+        assert_eq!(client.protocol(), Protocol::Udp);
+        server.stop().await;
+    })
+    .await;
+}

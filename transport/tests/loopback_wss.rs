@@ -51,3 +51,51 @@ async fn wss_listener_without_tls_is_refused_at_bind() {
     })
     .await;
 }
+
+/// Plain clients (ws://, tcp://) reaching the TLS port are told to use wss://.
+#[tokio::test]
+async fn plain_client_to_tls_port_says_use_wss() {
+    guard(async {
+        let (tls, _pem) = self_signed();
+        let server = start(vec![listener(Protocol::Wss, Some("/Game"), Some(tls))]).await;
+        let address = server.addresses[0].1;
+        for url in [format!("ws://{address}/Game"), format!("tcp://{address}")] {
+            let error = Client::connect(&url, client_config(None))
+                .await
+                .unwrap_err();
+            println!("{url}: {error}");
+            assert!(
+                matches!(
+                    error,
+                    ConnectError::Tls(
+                        transport::runtime::tls::TlsError::PlainClientToTlsPort { .. }
+                    )
+                ),
+                "{url}: {error}"
+            );
+            assert!(error.to_string().contains("wss://"), "{error}");
+        }
+        server.stop().await;
+    })
+    .await;
+}
+
+/// A wss:// client reaching a plain WebSocket port gets a TLS error naming the scheme.
+#[tokio::test]
+async fn tls_client_to_plain_port_is_a_tls_error() {
+    guard(async {
+        let (_tls, pem) = self_signed();
+        let server = start(vec![listener(Protocol::Ws, Some("/Game"), None)]).await;
+        let port = server.addresses[0].1.port();
+        let error = Client::connect(
+            &format!("wss://localhost:{port}/Game"),
+            client_config(Some(&pem)),
+        )
+        .await
+        .unwrap_err();
+        println!("{error}");
+        assert!(matches!(error, ConnectError::Tls(_)), "{error}");
+        server.stop().await;
+    })
+    .await;
+}

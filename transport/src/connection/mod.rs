@@ -519,11 +519,11 @@ impl Connection {
 
     /// True when the connection ended and every datagram it owes is out.
     pub(crate) fn is_drained(&self) -> bool {
-        self.state == ConnectionState::Disconnected
-            && self
-                .simulation
-                .as_ref()
-                .map_or(true, |s| s.next_release().is_none())
+        let simulation_idle = match &self.simulation {
+            Some(simulation) => simulation.next_release().is_none(),
+            None => true,
+        };
+        self.state == ConnectionState::Disconnected && simulation_idle
     }
 
     /// The stream under the connection closed.

@@ -87,8 +87,15 @@ impl Connection {
     }
 
     fn handle_key_request(&mut self, peer_public: &[u8]) {
-        if !matches!(self.key_state, KeyState::Idle) || self.protocol.is_secure() {
+        if self.protocol.is_secure() {
             return;
+        }
+        match self.key_state {
+            KeyState::Idle => {}
+            // Both sides started at once: the client's exchange wins, the
+            // server answers it and drops its own request.
+            KeyState::Initiated { .. } if self.side == Side::Server => {}
+            _ => return,
         }
         let Ok(peer_public) = <[u8; PUBLIC_KEY_LEN]>::try_from(peer_public) else {
             self.fail_responder("the key request has a wrong length");

@@ -8,7 +8,7 @@
 //! [`Client`] blocks: sends go through a bounded channel to that task.
 
 use super::client_driver::{ClientDriver, ClientLink, Command, Shared};
-use super::stream::{spawn_link, StreamLink, FRAME_HEADER_ALLOWANCE};
+use super::stream::{spawn_link, FirstBytes, StreamLink, FRAME_HEADER_ALLOWANCE};
 use super::tls::ClientTlsConfig;
 use super::url::ServerUrl;
 use super::ws;
@@ -301,6 +301,7 @@ async fn connect_to(
         address: address.to_string(),
         source,
     };
+    let mut first_bytes = None;
     let link = match url.protocol {
         Protocol::Udp => {
             let local: SocketAddr = if address.is_ipv4() {
@@ -322,15 +323,24 @@ async fn connect_to(
                 Err(error) => return Err(io_error(error)),
             };
             let _ = tcp.set_nodelay(true);
+            let ws_error = |reason: String| -> ConnectError {
+                ConnectError::WebSocket {
+                    url: url.to_string(),
+                    reason,
+                }
+            };
             let stream = match url.protocol {
-                Protocol::Tcp => StreamLink::Framed(Box::new(tcp)),
+                Protocol::Tcp => {
+                    let (tcp, seen) = FirstBytes::new(tcp);
+                    first_bytes = Some(seen);
+                    StreamLink::Framed(Box::new(tcp))
+                }
                 Protocol::Ws => {
-                    let socket = ws::connect(Box::new(tcp), &url.to_string(), frame_limit)
-                        .await
-                        .map_err(|reason| ConnectError::WebSocket {
-                            url: url.to_string(),
-                            reason,
-                        })?;
+                    let (tcp, seen) = FirstBytes::new(tcp);
+                    let result = ws::connect(Box::new(tcp), &url.to_string(), frame_limit).await;
+                    let socket = result.map_err(|reason| {
+                        plain_to_tls(url, &seen).unwrap_or_else(|| ws_error(reason))
+                    })?;
                     StreamLink::WebSocket(socket)
                 }
                 _ => {
@@ -349,10 +359,7 @@ async fn connect_to(
                         })?;
                     let socket = ws::connect(Box::new(tls), &url.to_string(), frame_limit)
                         .await
-                        .map_err(|reason| ConnectError::WebSocket {
-                            url: url.to_string(),
-                            reason,
-                        })?;
+                        .map_err(ws_error)?;
                     StreamLink::WebSocket(socket)
                 }
             };
@@ -386,17 +393,27 @@ async fn connect_to(
             std::mem::forget(guard);
             Ok((Client { shared, commands }, ClientEvents { events }))
         }
-        Ok(Err(reason)) => Err(handshake_error(
-            url.protocol,
-            address,
-            reason,
-            config.connect_timeout,
-        )),
+        Ok(Err(reason)) => Err(first_bytes
+            .and_then(|seen| plain_to_tls(url, &seen))
+            .unwrap_or_else(|| {
+                handshake_error(url.protocol, address, reason, config.connect_timeout)
+            })),
         Err(_) => Err(ConnectError::Protocol {
             address,
             reason: "the connection driver stopped".into(),
         }),
     }
+}
+
+/// If the server answered a plain client with a TLS record, the TLS error saying so.
+fn plain_to_tls(url: &ServerUrl, seen: &std::sync::Mutex<Vec<u8>>) -> Option<ConnectError> {
+    let seen = seen.lock().ok()?;
+    super::tls::response_looks_like_tls(&seen).then(|| {
+        ConnectError::Tls(super::tls::TlsError::PlainClientToTlsPort {
+            host: url.host.clone(),
+            port: url.port,
+        })
+    })
 }
 
 /// Maps a disconnect before `Connected` to a [`ConnectError`].

@@ -120,7 +120,6 @@ pub(crate) struct ClientDriver {
     events: mpsc::UnboundedSender<ConnectionEvent>,
     ready: Option<oneshot::Sender<Result<(), DisconnectReason>>>,
     transmit: Vec<u8>,
-    establish_requested: bool,
     disconnect_requested: bool,
 }
 
@@ -142,7 +141,6 @@ impl ClientDriver {
             events,
             ready: Some(ready),
             transmit: Vec::with_capacity(64 * 1024),
-            establish_requested: false,
             disconnect_requested: false,
         }
     }
@@ -167,7 +165,6 @@ impl ClientDriver {
                     .reset(tokio::time::Instant::from_std(deadline));
             }
             tokio::select! {
-                biased;
                 () = &mut timer, if deadline.is_some() => {
                     self.connection.handle_timeout(Instant::now());
                 }
@@ -193,8 +190,8 @@ impl ClientDriver {
 
     fn handle_flags(&mut self) {
         let now = Instant::now();
-        if !self.establish_requested && self.shared.establish.load(Ordering::Acquire) {
-            self.establish_requested = true;
+        // Each request is served (a failed key exchange may be retried).
+        if self.shared.establish.swap(false, Ordering::AcqRel) {
             self.connection.establish_encryption(now);
         }
         if !self.disconnect_requested && self.shared.disconnect.load(Ordering::Acquire) {

@@ -163,7 +163,11 @@ impl<H: ServerHandler> ServerDriver<H> {
         let mut stopping: Option<Instant> = None;
 
         loop {
-            self.drain().await;
+            if self.drain().await {
+                // Still busy after the drain budget: let other tasks run, then go on.
+                tokio::task::yield_now().await;
+                continue;
+            }
             if let Some(until) = stopping {
                 if self.connected.is_empty() || Instant::now() >= until {
                     break;
@@ -193,7 +197,6 @@ impl<H: ServerHandler> ServerDriver<H> {
                 Poll::Pending
             });
             tokio::select! {
-                biased;
                 () = &mut shutdown, if stopping.is_none() => stopping = Some(self.begin_shutdown()),
                 () = &mut timer, if deadline.is_some() => self.handle_timeout(),
                 message = self.control.recv(), if self.control_open => match message {
@@ -336,8 +339,9 @@ impl<H: ServerHandler> ServerDriver<H> {
         }
     }
 
-    /// Drains transmits and events until both are empty (bounded rounds).
-    async fn drain(&mut self) {
+    /// Drains transmits and events until both are empty (bounded rounds); true
+    /// if work is left over.
+    async fn drain(&mut self) -> bool {
         for _ in 0..16 {
             let mut busy = false;
             let now = Instant::now();
@@ -403,9 +407,10 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
             }
             if !busy {
-                break;
+                return false;
             }
         }
+        true
     }
 
     /// Sends pending transmits before a stream peer's link is dropped.

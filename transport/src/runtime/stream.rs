@@ -8,8 +8,11 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -24,6 +27,9 @@ pub const FRAME_HEADER_ALLOWANCE: usize = 1024;
 /// is disconnected (the driver never waits for a slow peer). Defaults to 1024.
 pub const WRITE_QUEUE_FRAMES: usize = 1024;
 
+/// How long one write may stall (peer not reading) before the stream is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long the writer may take to flush its queue when the stream is closed.
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -33,6 +39,70 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> IoStream for T {}
 
 /// A boxed byte stream.
 pub type BoxedIo = Box<dyn IoStream>;
+
+/// Bytes [`FirstBytes`] keeps: enough to recognise a TLS record header.
+const FIRST_BYTES: usize = 5;
+
+/// Wraps a stream and keeps a copy of the first bytes read from it, so that a
+/// failed handshake can say what the peer actually spoke (e.g. TLS on a plain port).
+#[derive(Debug)]
+pub struct FirstBytes<T> {
+    inner: T,
+    seen: Arc<Mutex<Vec<u8>>>,
+    done: bool,
+}
+
+impl<T> FirstBytes<T> {
+    /// Wraps `inner`; the returned handle reads the recorded bytes.
+    pub fn new(inner: T) -> (Self, Arc<Mutex<Vec<u8>>>) {
+        let seen = Arc::new(Mutex::new(Vec::with_capacity(FIRST_BYTES)));
+        (
+            Self {
+                inner,
+                seen: seen.clone(),
+                done: false,
+            },
+            seen,
+        )
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for FirstBytes<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if !self.done && buf.filled().len() > before {
+            let this = &mut *self;
+            if let Ok(mut seen) = this.seen.lock() {
+                let room = FIRST_BYTES.saturating_sub(seen.len());
+                let new = &buf.filled()[before..];
+                seen.extend_from_slice(&new[..new.len().min(room)]);
+                this.done = seen.len() >= FIRST_BYTES;
+            }
+        }
+        result
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for FirstBytes<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
 
 /// An opened stream link, ready for its reader and writer tasks.
 #[allow(clippy::large_enum_variant)] // built once per stream, moved into its tasks
@@ -249,13 +319,20 @@ async fn write_framed(mut io: tokio::io::WriteHalf<BoxedIo>, mut queue: mpsc::Re
                 Err(_) => break,
             }
         }
-        if let Err(error) = io.write_all(&out).await {
-            tracing::debug!(%error, "stream write failed");
-            return;
-        }
-        out.clear();
-        if io.flush().await.is_err() {
-            return;
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            io.write_all(&out).await?;
+            io.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => out.clear(),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "stream write failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("stream write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, io.shutdown()).await;
@@ -306,17 +383,23 @@ async fn write_websocket(
     mut queue: mpsc::Receiver<Bytes>,
 ) {
     while let Some(frame) = queue.recv().await {
-        if let Err(error) = sink.feed(Message::Binary(frame.to_vec())).await {
-            tracing::debug!(%error, "WebSocket write failed");
-            return;
-        }
-        while let Ok(frame) = queue.try_recv() {
-            if sink.feed(Message::Binary(frame.to_vec())).await.is_err() {
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            sink.feed(Message::Binary(frame.to_vec())).await?;
+            while let Ok(frame) = queue.try_recv() {
+                sink.feed(Message::Binary(frame.to_vec())).await?;
+            }
+            sink.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "WebSocket write failed");
                 return;
             }
-        }
-        if sink.flush().await.is_err() {
-            return;
+            Err(_) => {
+                tracing::warn!("WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, sink.close()).await;

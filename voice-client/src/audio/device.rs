@@ -1,0 +1,1 @@
+//! cpal capture and playback (filled in below).
