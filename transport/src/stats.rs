@@ -36,6 +36,9 @@ pub struct ConnectionStats {
     pub stale_dropped: u64,
     /// Datagrams dropped by the network simulation.
     pub simulated_losses: u64,
+    /// Fragments refused because the reassembly memory bound was reached
+    /// (`max_reassembly_bytes`); the sender has to resend them later.
+    pub reassembly_rejected: u64,
     /// Smoothed round-trip time.
     pub rtt: Duration,
     /// Round-trip time variance (mean deviation).

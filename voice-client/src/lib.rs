@@ -46,6 +46,7 @@
 //! - [`remote`]: incoming voices, decoding, mixing, statistics.
 //! - [`audio`]: sources, sinks, resampling, cpal devices.
 //! - [`sim`] and [`analysis`]: whole-pipeline runs and signal comparison.
+//! - [`lb`]: the load-balancing client (name server → master → game server).
 
 pub mod analysis;
 pub mod audio;
@@ -53,6 +54,8 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod jitter;
+pub mod lb;
+pub mod lb_transport;
 pub mod local;
 pub mod processing;
 pub mod protocol;
@@ -64,6 +67,7 @@ pub use codec::{OpusDecoder, OpusEncoder};
 pub use config::{AudioFormat, Channels, CodecConfig, FrameDuration, SamplingRate};
 pub use error::{AudioError, CodecError, ConfigError, PayloadError};
 pub use jitter::{JitterBuffer, JitterConfig, JitterStats, Pop, PushOutcome};
+pub use lb::{LbConfig, LbError, LbEvent, LoadBalancingClient, PolledClient};
 pub use local::{LocalVoice, LocalVoiceConfig, LocalVoiceStats};
 pub use protocol::{FrameFlags, VoiceEvent, VoiceId, VoiceInfo};
 pub use remote::{RemoteVoice, RemoteVoiceConfig, RemoteVoiceStats, VoiceReceiver};

@@ -1,14 +1,29 @@
-//! The client driver. CONTRACT (skeleton): signatures fixed, bodies by the driver owner.
+//! The client: one connection chosen by URL, driven by one task.
+//!
+//! [`Client::connect`] resolves the host, opens the link (UDP socket, TCP stream,
+//! WebSocket upgrade, TLS for WSS), runs the protocol handshake and returns once
+//! `Connected` happened; `Connected` is also the first event on [`ClientEvents`].
+//! Afterwards one driver task (see `client_driver`) feeds the [`Connection`],
+//! writes its transmits, re-arms its timer and forwards its events. Nothing in
+//! [`Client`] blocks: sends go through a bounded channel to that task.
 
+use super::client_driver::{ClientDriver, ClientLink, Command, Shared};
+use super::stream::{spawn_link, FirstBytes, StreamLink, FRAME_HEADER_ALLOWANCE};
 use super::tls::ClientTlsConfig;
-use crate::config::TransportConfig;
-use crate::event::{ConnectionEvent, SendError};
+use super::url::ServerUrl;
+use super::ws;
+use crate::config::{ConfigError, TransportConfig};
+use crate::connection::Connection;
+use crate::event::{ConnectionEvent, DisconnectReason, SendError};
 use crate::stats::ConnectionStats;
 use crate::types::{Protocol, SendOptions};
 use bytes::Bytes;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::{mpsc, oneshot};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -24,7 +39,11 @@ pub struct ClientConfig {
 
 impl Default for ClientConfig {
     fn default() -> Self {
-        Self { transport: Arc::default(), tls: ClientTlsConfig::default(), connect_timeout: Duration::from_secs(5) }
+        Self {
+            transport: Arc::default(),
+            tls: ClientTlsConfig::default(),
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -74,13 +93,27 @@ pub enum ConnectError {
         reason: String,
     },
     /// The peer answered but not with this protocol's greeting.
-    #[error("{address} answered but does not speak this protocol ({reason}); check the port and scheme")]
+    #[error(
+        "{address} answered but does not speak this protocol ({reason}); check the port and scheme"
+    )]
     Protocol {
         /// The address.
         address: SocketAddr,
         /// Details.
         reason: String,
     },
+    /// The server answered the handshake but turned the connection down (full,
+    /// or it closed the connection).
+    #[error("{address} turned the connection down: {reason}")]
+    Rejected {
+        /// The address.
+        address: SocketAddr,
+        /// Why, as far as known.
+        reason: String,
+    },
+    /// The transport settings are invalid.
+    #[error("invalid client settings: {0}")]
+    Config(#[from] ConfigError),
     /// Any other I/O error.
     #[error("I/O error connecting to {address}: {source}")]
     Io {
@@ -91,63 +124,360 @@ pub enum ConnectError {
     },
 }
 
+/// Commands queued to the driver before `send` reports [`SendError::QueueFull`].
+const COMMAND_QUEUE: usize = 4096;
+
 /// Events of one client connection.
 #[derive(Debug)]
 pub struct ClientEvents {
-    _private: (),
+    events: mpsc::UnboundedReceiver<ConnectionEvent>,
 }
 
 impl ClientEvents {
     /// Waits for the next event; `None` after `Disconnected` was delivered.
     pub async fn recv(&mut self) -> Option<ConnectionEvent> {
-        todo!("driver owner")
+        self.events.recv().await
     }
     /// The next event if one is ready; never blocks (for game loops).
     pub fn try_recv(&mut self) -> Option<ConnectionEvent> {
-        todo!("driver owner")
+        self.events.try_recv().ok()
     }
 }
 
 /// A connected client. Cheap to clone; nothing in it blocks the caller.
+///
+/// When the last clone is dropped the connection is closed gracefully.
 #[derive(Debug, Clone)]
 pub struct Client {
-    _private: (),
+    shared: Arc<Shared>,
+    commands: mpsc::Sender<Command>,
 }
 
 impl Client {
     /// Connects to `url` and completes the protocol handshake. Must run inside a
     /// tokio runtime; the driver task is spawned on it.
-    pub async fn connect(url: &str, config: ClientConfig) -> Result<(Client, ClientEvents), ConnectError> {
-        let _ = (url, config);
-        todo!("driver owner")
+    pub async fn connect(
+        url: &str,
+        config: ClientConfig,
+    ) -> Result<(Client, ClientEvents), ConnectError> {
+        let parsed = ServerUrl::parse(url).map_err(|reason| ConnectError::InvalidUrl {
+            url: url.to_string(),
+            reason,
+        })?;
+        config.transport.validate()?;
+        let started = tokio::time::Instant::now();
+        let deadline = started + config.connect_timeout;
+        let resolved =
+            tokio::time::timeout_at(deadline, tokio::net::lookup_host(parsed.authority())).await;
+        let addresses: Vec<SocketAddr> = match resolved {
+            Ok(Ok(addresses)) => addresses.collect(),
+            Ok(Err(source)) => {
+                return Err(ConnectError::Resolve {
+                    host: parsed.host.clone(),
+                    source,
+                })
+            }
+            Err(_) => {
+                let source =
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "name resolution timed out");
+                return Err(ConnectError::Resolve {
+                    host: parsed.host.clone(),
+                    source,
+                });
+            }
+        };
+        if addresses.is_empty() {
+            let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses");
+            return Err(ConnectError::Resolve {
+                host: parsed.host.clone(),
+                source,
+            });
+        }
+        let mut last_error = None;
+        for address in addresses {
+            let heard = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let attempt = connect_to(&parsed, address, &config, heard.clone());
+            match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(Ok(connected)) => return Ok(connected),
+                // Another address of the same name may answer (e.g. ::1, then 127.0.0.1).
+                Ok(Err(error @ ConnectError::Refused { .. })) => last_error = Some(error),
+                Ok(Err(error)) => return Err(error),
+                Err(_) if heard.load(Ordering::Acquire) => {
+                    return Err(ConnectError::Protocol {
+                        address,
+                        reason: format!(
+                        "it sent data but did not complete this protocol's handshake within {:?}",
+                        config.connect_timeout
+                    ),
+                    })
+                }
+                Err(_) => {
+                    return Err(ConnectError::Timeout {
+                        address,
+                        timeout: config.connect_timeout,
+                    })
+                }
+            }
+        }
+        Err(last_error.expect("at least one address was tried"))
     }
+
     /// Queues a message.
+    ///
+    /// Checked here, at once: connected, size, channel, and that `encrypt` is
+    /// possible (keys agreed, or WSS). The driver sends it on its next turn.
     pub fn send(&self, payload: Bytes, options: SendOptions) -> Result<(), SendError> {
-        let _ = (payload, options);
-        todo!("driver owner")
+        let shared = &self.shared;
+        if !shared.connected.load(Ordering::Acquire) {
+            return Err(SendError::NotConnected);
+        }
+        if payload.len() > shared.max_message_size {
+            return Err(SendError::TooLarge(payload.len(), shared.max_message_size));
+        }
+        if options.channel >= shared.channel_count {
+            return Err(SendError::NoSuchChannel(
+                options.channel,
+                shared.channel_count,
+            ));
+        }
+        if options.encrypt
+            && !shared.protocol.is_secure()
+            && !shared.encryption.load(Ordering::Acquire)
+        {
+            return Err(SendError::EncryptionNotEstablished);
+        }
+        self.commands
+            .try_send(Command::Send(payload, options))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => SendError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => SendError::NotConnected,
+            })
     }
     /// Starts the key exchange (no-op success over WSS).
     pub fn establish_encryption(&self) {
-        todo!("driver owner")
+        self.shared.establish.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
     }
     /// True once encrypted sends are possible.
     pub fn is_encryption_established(&self) -> bool {
-        todo!("driver owner")
+        self.shared.encryption.load(Ordering::Acquire)
     }
     /// A snapshot of the traffic statistics.
     pub fn stats(&self) -> ConnectionStats {
-        todo!("driver owner")
+        self.shared
+            .stats
+            .lock()
+            .map(|stats| stats.clone())
+            .unwrap_or_default()
     }
     /// The protocol in use.
     pub fn protocol(&self) -> Protocol {
-        todo!("driver owner")
+        self.shared.protocol
     }
     /// The server's address.
     pub fn remote_address(&self) -> SocketAddr {
-        todo!("driver owner")
+        self.shared.remote
     }
     /// Starts a graceful disconnect.
     pub fn disconnect(&self) {
-        todo!("driver owner")
+        self.shared.disconnect.store(true, Ordering::Release);
+        self.shared.wake.notify_one();
+    }
+    /// True while connected (after `Connected`, before `Disconnected`).
+    pub fn is_connected(&self) -> bool {
+        self.shared.connected.load(Ordering::Acquire)
+    }
+}
+
+/// Aborts the driver task if connecting is abandoned (timeout or error).
+struct AbortOnDrop(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Opens the link to one address, then runs the handshake in the driver task.
+async fn connect_to(
+    url: &ServerUrl,
+    address: SocketAddr,
+    config: &ClientConfig,
+    heard: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<(Client, ClientEvents), ConnectError> {
+    let frame_limit = config.transport.max_message_size + FRAME_HEADER_ALLOWANCE;
+    let io_error = |source: std::io::Error| ConnectError::Io {
+        address: address.to_string(),
+        source,
+    };
+    let mut first_bytes = None;
+    let link = match url.protocol {
+        Protocol::Udp => {
+            let local: SocketAddr = if address.is_ipv4() {
+                (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+            } else {
+                (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+            };
+            let socket = UdpSocket::bind(local).await.map_err(io_error)?;
+            // A connected socket reports ICMP "port unreachable" as ConnectionRefused.
+            socket.connect(address).await.map_err(io_error)?;
+            ClientLink::udp(socket)
+        }
+        Protocol::Tcp | Protocol::Ws | Protocol::Wss => {
+            let tcp = match TcpStream::connect(address).await {
+                Ok(tcp) => tcp,
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    return Err(ConnectError::Refused { address })
+                }
+                Err(error) => return Err(io_error(error)),
+            };
+            let _ = tcp.set_nodelay(true);
+            let ws_error = |reason: String| -> ConnectError {
+                ConnectError::WebSocket {
+                    url: url.to_string(),
+                    reason,
+                }
+            };
+            let stream = match url.protocol {
+                Protocol::Tcp => {
+                    let (tcp, seen) = FirstBytes::new(tcp);
+                    first_bytes = Some(seen);
+                    StreamLink::Framed(Box::new(tcp))
+                }
+                Protocol::Ws => {
+                    let (tcp, seen) = FirstBytes::new(tcp);
+                    let result = ws::connect(Box::new(tcp), &url.to_string(), frame_limit).await;
+                    let socket = result.map_err(|reason| {
+                        plain_to_tls(url, address, &seen).unwrap_or_else(|| ws_error(reason))
+                    })?;
+                    StreamLink::WebSocket(socket)
+                }
+                _ => {
+                    let tls_config = super::tls::client_config(&config.tls)?;
+                    let name = rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(
+                        |error| ConnectError::InvalidUrl {
+                            url: url.to_string(),
+                            reason: format!("bad TLS server name: {error}"),
+                        },
+                    )?;
+                    let tls = tokio_rustls::TlsConnector::from(tls_config)
+                        .connect(name, tcp)
+                        .await
+                        .map_err(|error| {
+                            super::tls::classify_client_error(&error, &url.host, url.port)
+                        })?;
+                    let socket = ws::connect(Box::new(tls), &url.to_string(), frame_limit)
+                        .await
+                        .map_err(ws_error)?;
+                    StreamLink::WebSocket(socket)
+                }
+            };
+            let (inbound_tx, inbound) = mpsc::channel(256);
+            let tasks = spawn_link(stream, 0, frame_limit, inbound_tx);
+            ClientLink::Stream { tasks, inbound }
+        }
+    };
+
+    let seed: u64 = rand::random();
+    let connection =
+        Connection::connect(super::now(), config.transport.clone(), url.protocol, seed);
+    let shared = Arc::new(Shared::new(url.protocol, address, &config.transport, heard));
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let (event_tx, events) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let driver = ClientDriver::new(
+        connection,
+        link,
+        shared.clone(),
+        command_rx,
+        event_tx,
+        ready_tx,
+    );
+    let span = tracing::debug_span!("client", remote = %address, protocol = %url.protocol);
+    let task = tokio::spawn(tracing::Instrument::instrument(driver.run(), span));
+    let guard = AbortOnDrop(Some(task.abort_handle()));
+    let outcome = ready_rx.await;
+    match outcome {
+        Ok(Ok(())) => {
+            std::mem::forget(guard);
+            Ok((Client { shared, commands }, ClientEvents { events }))
+        }
+        Ok(Err(reason)) => Err(first_bytes
+            .and_then(|seen| plain_to_tls(url, address, &seen))
+            .unwrap_or_else(|| {
+                handshake_error(url.protocol, address, reason, config.connect_timeout)
+            })),
+        Err(_) => Err(ConnectError::Protocol {
+            address,
+            reason: "the connection driver stopped".into(),
+        }),
+    }
+}
+
+/// What the first bytes of a failed plain connection say about the port: TLS
+/// (use wss://) or HTTP (a web or WebSocket port).
+fn plain_to_tls(
+    url: &ServerUrl,
+    address: SocketAddr,
+    seen: &std::sync::Mutex<Vec<u8>>,
+) -> Option<ConnectError> {
+    let seen = seen.lock().ok()?;
+    if super::tls::response_looks_like_tls(&seen) {
+        return Some(ConnectError::Tls(
+            super::tls::TlsError::PlainClientToTlsPort {
+                host: url.host.clone(),
+                port: url.port,
+            },
+        ));
+    }
+    if seen.starts_with(b"HTTP/") && url.protocol == Protocol::Tcp {
+        return Some(ConnectError::Protocol {
+            address,
+            reason: "it answered with HTTP: this is a web or WebSocket port; connect with \
+                     ws://host:port/path (or wss://), or use the server's TCP port"
+                .into(),
+        });
+    }
+    None
+}
+
+/// Maps a disconnect before `Connected` to a [`ConnectError`].
+fn handshake_error(
+    protocol: Protocol,
+    address: SocketAddr,
+    reason: DisconnectReason,
+    timeout: Duration,
+) -> ConnectError {
+    match reason {
+        DisconnectReason::Transport(text)
+            if protocol == Protocol::Udp && text.contains("refused") =>
+        {
+            ConnectError::Refused { address }
+        }
+        DisconnectReason::Transport(text) => ConnectError::Protocol {
+            address,
+            reason: format!("the connection closed during the handshake: {text}"),
+        },
+        DisconnectReason::ProtocolViolation(text) => ConnectError::Protocol {
+            address,
+            reason: text,
+        },
+        DisconnectReason::Timeout | DisconnectReason::ResendLimit => {
+            ConnectError::Timeout { address, timeout }
+        }
+        DisconnectReason::ServerFull => ConnectError::Rejected {
+            address,
+            reason: "the server is full (status 1042); try again later or another server".into(),
+        },
+        DisconnectReason::ConnectFailed(text) => ConnectError::Rejected {
+            address,
+            reason: text,
+        },
+        other => ConnectError::Rejected {
+            address,
+            reason: format!("{other:?}"),
+        },
     }
 }

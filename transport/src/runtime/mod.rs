@@ -1,18 +1,35 @@
 //! tokio drivers around the sans-IO core (feature `tokio`).
 //!
-//! CONTRACT (skeleton): public signatures below are what the server, the client
-//! library and the examples build against. The driver owner implements them.
-//!
 //! - [`Client`]: one connection, chosen by URL (`udp://`, `tcp://`, `ws://`,
 //!   `wss://host:port/path`), events as an async stream or polled without blocking.
 //! - [`Server`]: one sans-IO [`Endpoint`](crate::Endpoint) fed by any number of
 //!   listeners of any protocol; the application's [`ServerHandler`] runs inside the
-//!   driver task, so relaying a message costs no channel hop.
+//!   driver task, so relaying a message costs no channel hop. [`ChannelHandler`]
+//!   is a ready-made handler for applications that prefer events as a stream.
 //! - [`tls`]: certificates, rustls configurations and errors that say what to do.
+//!
+//! Links: UDP uses one socket per endpoint with batched I/O (`quinn-udp`); TCP
+//! carries frames prefixed by a `u32` big-endian length; WS/WSS carry one binary
+//! WebSocket message per frame.
 
 mod client;
+mod client_driver;
+mod events;
 mod server;
+mod server_driver;
+pub mod stream;
 pub mod tls;
+mod udp;
+pub mod url;
+mod ws;
 
 pub use client::{Client, ClientConfig, ClientEvents, ConnectError};
+pub use events::{ChannelHandler, ServerCommand, ServerEvents, ServerHandle};
 pub use server::{ListenerConfig, Server, ServerControl, ServerHandler};
+pub use url::ServerUrl;
+
+/// The drivers' clock: tokio's, so that tests with a paused runtime clock see
+/// the same time in the sans-IO core as in the timers.
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}

@@ -1,11 +1,23 @@
-//! The server driver. CONTRACT (skeleton): signatures fixed, bodies by the driver owner.
+//! The server: one sans-IO [`Endpoint`] behind any number of listeners.
+//!
+//! [`Server::bind`] opens every listener; [`Server::run`] starts one task per
+//! stream listener (accept, TLS, WebSocket upgrade) and runs the driver loop
+//! (see `server_driver`) in the calling task: UDP is received there in batches,
+//! stream frames arrive from one reader task per stream over a bounded channel,
+//! and the application's [`ServerHandler`] is called right there, so it can
+//! answer or relay with `endpoint.send_parts` without a channel hop.
 
+use super::server_driver::{BoundListener, ControlMessage, ServerDriver};
+use super::udp::UdpIo;
 use crate::endpoint::{Endpoint, EndpointConfig, EndpointEvent};
 use crate::types::Protocol;
+use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 /// One listener.
 #[derive(Debug, Clone)]
@@ -42,49 +54,164 @@ pub trait ServerHandler: Send + 'static {
 /// Sends commands into a running server and stops it.
 #[derive(Debug)]
 pub struct ServerControl<C> {
-    _marker: std::marker::PhantomData<C>,
+    sender: mpsc::UnboundedSender<ControlMessage>,
+    _marker: std::marker::PhantomData<fn(C)>,
 }
 
 impl<C> Clone for ServerControl<C> {
     fn clone(&self) -> Self {
-        Self { _marker: std::marker::PhantomData }
+        Self {
+            sender: self.sender.clone(),
+            _marker: std::marker::PhantomData,
+        }
     }
 }
 
 impl<C: Send + 'static> ServerControl<C> {
     /// Delivers a command to the handler. Returns it back if the server stopped.
+    ///
+    /// `C` must be the handler's `Command` type; a command of another type is
+    /// dropped by the driver with an error log.
     pub fn command(&self, command: C) -> Result<(), C> {
-        Err(command)
+        match self.sender.send(ControlMessage::Command(Box::new(command))) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendError(ControlMessage::Command(boxed))) => {
+                // Invariant: the box holds the `C` put in just above.
+                let boxed: Box<dyn Any> = boxed;
+                Err(*boxed
+                    .downcast::<C>()
+                    .expect("the returned command is the one sent"))
+            }
+            Err(_) => unreachable!("only a Command was sent"),
+        }
+    }
+
+    /// Asks the server to shut down (as if the `shutdown` future of
+    /// [`Server::run`] completed): peers are disconnected gracefully.
+    pub fn shutdown(&self) {
+        let _ = self.sender.send(ControlMessage::Shutdown);
+    }
+
+    /// True once the server stopped running.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
     }
 }
 
 /// Bound listeners plus one endpoint, ready to run.
 #[derive(Debug)]
 pub struct Server {
-    _private: (),
+    listeners: Vec<BoundListener>,
+    addresses: Vec<(Protocol, SocketAddr)>,
+    config: EndpointConfig,
+    control: mpsc::UnboundedSender<ControlMessage>,
+    control_rx: mpsc::UnboundedReceiver<ControlMessage>,
 }
 
 impl Server {
     /// Binds every listener (port 0 picks a free port).
-    pub async fn bind(listeners: Vec<ListenerConfig>, endpoint: EndpointConfig) -> std::io::Result<Server> {
-        let _ = (listeners, endpoint);
-        todo!("driver owner")
+    ///
+    /// Errors: an address in use or not available, or a `Wss` listener without
+    /// `tls` (`InvalidInput`, naming the fix).
+    pub async fn bind(
+        listeners: Vec<ListenerConfig>,
+        endpoint: EndpointConfig,
+    ) -> std::io::Result<Server> {
+        let mut bound = Vec::with_capacity(listeners.len());
+        let mut addresses = Vec::with_capacity(listeners.len());
+        for listener in listeners {
+            let with_address = |error: std::io::Error| {
+                std::io::Error::new(
+                    error.kind(),
+                    format!(
+                        "binding {} listener on {}: {error}",
+                        listener.protocol, listener.address
+                    ),
+                )
+            };
+            match listener.protocol {
+                Protocol::Udp => {
+                    let io = UdpIo::bind(listener.address).map_err(with_address)?;
+                    addresses.push((Protocol::Udp, io.local_addr()?));
+                    bound.push(BoundListener::Udp(io));
+                }
+                protocol => {
+                    if protocol == Protocol::Wss && listener.tls.is_none() {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            format!(
+                                "the wss listener on {} has no TLS configuration; set ListenerConfig::tls \
+                                 (see transport::runtime::tls for loading or generating a certificate)",
+                                listener.address
+                            ),
+                        ));
+                    }
+                    let tcp = TcpListener::bind(listener.address)
+                        .await
+                        .map_err(with_address)?;
+                    addresses.push((protocol, tcp.local_addr()?));
+                    bound.push(BoundListener::Stream {
+                        protocol,
+                        listener: tcp,
+                        path: listener.path,
+                        tls: listener.tls,
+                    });
+                }
+            }
+        }
+        let (control, control_rx) = mpsc::unbounded_channel();
+        Ok(Server {
+            listeners: bound,
+            addresses,
+            config: endpoint,
+            control,
+            control_rx,
+        })
     }
 
     /// The bound addresses, one per listener, in the order given.
     pub fn local_addresses(&self) -> Vec<(Protocol, SocketAddr)> {
-        todo!("driver owner")
+        self.addresses.clone()
+    }
+
+    /// The bound address of the first listener of `protocol`.
+    pub fn local_address(&self, protocol: Protocol) -> Option<SocketAddr> {
+        self.addresses
+            .iter()
+            .find(|(p, _)| *p == protocol)
+            .map(|(_, address)| *address)
     }
 
     /// A control handle for the handler's commands, usable before `run`.
     pub fn control<C: Send + 'static>(&self) -> ServerControl<C> {
-        todo!("driver owner")
+        ServerControl {
+            sender: self.control.clone(),
+            _marker: std::marker::PhantomData,
+        }
     }
 
     /// Runs until `shutdown` completes; then every peer is disconnected
     /// gracefully (told, and given a moment to hear it) before returning.
-    pub async fn run<H: ServerHandler>(self, handler: H, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
-        let _ = (handler, shutdown);
-        todo!("driver owner")
+    pub async fn run<H: ServerHandler>(
+        self,
+        handler: H,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let Server {
+            listeners,
+            addresses: _,
+            config,
+            control,
+            control_rx,
+        } = self;
+        drop(control);
+        let driver = ServerDriver::new(
+            Endpoint::new(config.clone()),
+            handler,
+            listeners,
+            control_rx,
+            &config,
+        );
+        driver.run(shutdown).await
     }
 }

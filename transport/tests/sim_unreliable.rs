@@ -1,0 +1,173 @@
+//! Unreliable delivery under loss and reordering: sequenced never delivers an
+//! older message after a newer one (and counts what it drops); unsequenced
+//! delivers what arrives, nothing more.
+
+mod common;
+
+use common::{Netem, Sim};
+use std::time::Duration;
+use transport::config::TransportConfig;
+use transport::{Delivery, SendOptions};
+
+fn reordering_link() -> Netem {
+    Netem {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(60),
+        loss: 0.1,
+        duplicate: 0.05,
+    }
+}
+
+fn index_of(payload: &[u8]) -> u32 {
+    u32::from_be_bytes(payload[..4].try_into().unwrap())
+}
+
+#[test]
+fn sequenced_never_goes_backwards() {
+    let mut sim = Sim::new(TransportConfig::default(), 3);
+    sim.add_client(TransportConfig::default());
+    sim.set_link(reordering_link());
+    sim.connect_all();
+    let options = SendOptions {
+        delivery: Delivery::UnreliableSequenced,
+        channel: 1,
+        encrypt: false,
+    };
+    for index in 0..2000u32 {
+        let now = sim.now;
+        sim.clients[0]
+            .connection
+            .send(now, &index.to_be_bytes(), options)
+            .unwrap();
+        sim.run_for(Duration::from_millis(5));
+    }
+    sim.run_for(Duration::from_secs(1));
+    let received: Vec<u32> = sim
+        .server_messages()
+        .iter()
+        .map(|m| index_of(&m.payload))
+        .collect();
+    assert!(
+        received.len() > 500,
+        "many messages arrive ({})",
+        received.len()
+    );
+    assert!(received.len() < 2000, "some are lost or dropped as stale");
+    assert!(
+        received.windows(2).all(|w| w[0] < w[1]),
+        "an older message was delivered after a newer one"
+    );
+    let stale = sim
+        .server
+        .peer_info(sim.server_peer(0))
+        .unwrap()
+        .stats
+        .stale_dropped;
+    assert!(
+        stale > 0,
+        "jitter of 60 ms at 5 ms spacing must reorder some datagrams"
+    );
+    assert!(sim
+        .server_messages()
+        .iter()
+        .all(|m| m.delivery == Delivery::UnreliableSequenced && m.channel == 1));
+    println!(
+        "sequenced: {} delivered of 2000, {stale} stale dropped",
+        received.len()
+    );
+}
+
+#[test]
+fn unsequenced_delivers_what_arrives() {
+    let mut sim = Sim::new(TransportConfig::default(), 5);
+    sim.add_client(TransportConfig::default());
+    sim.set_link(Netem {
+        duplicate: 0.0,
+        ..reordering_link()
+    });
+    sim.connect_all();
+    let peer = sim.server_peer(0);
+    for index in 0..2000u32 {
+        let now = sim.now;
+        sim.server
+            .send(now, peer, &index.to_be_bytes(), SendOptions::UNRELIABLE)
+            .unwrap();
+        sim.run_for(Duration::from_millis(5));
+    }
+    sim.run_for(Duration::from_secs(1));
+    let received: Vec<u32> = sim
+        .client_messages(0)
+        .iter()
+        .map(|m| index_of(&m.payload))
+        .collect();
+    let mut sorted = received.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        received.len(),
+        "no duplicates without network duplication"
+    );
+    let loss = 2000 - received.len();
+    assert!((100..=350).contains(&loss), "about 10 % lost, got {loss}");
+    assert!(
+        received.windows(2).any(|w| w[0] > w[1]),
+        "reordered arrivals are delivered as they come"
+    );
+    let stats = sim.clients[0].connection.stats();
+    assert_eq!(stats.messages_in[3] as usize, received.len());
+    assert_eq!(stats.stale_dropped, 0);
+}
+
+#[test]
+fn unreliable_messages_share_datagrams() {
+    let mut sim = Sim::new(TransportConfig::default(), 9);
+    sim.add_client(TransportConfig::default());
+    sim.connect_all();
+    let before = sim.clients[0].connection.stats().datagrams_out;
+    let now = sim.now;
+    for index in 0..100u32 {
+        sim.clients[0]
+            .connection
+            .send(now, &[index as u8; 100], SendOptions::UNRELIABLE)
+            .unwrap();
+    }
+    sim.run_for(Duration::from_millis(100));
+    let sent = sim.clients[0].connection.stats().datagrams_out - before;
+    // 100 commands of 103 bytes; 11 fit in 1195 bytes: 10 datagrams.
+    assert_eq!(sent, 10, "batched up to the MTU");
+    assert_eq!(sim.server_messages().len(), 100);
+}
+
+#[test]
+fn flush_window_delays_and_batches() {
+    let config = TransportConfig {
+        flush_window: Duration::from_millis(10),
+        ..TransportConfig::default()
+    };
+    let mut sim = Sim::new(config.clone(), 9);
+    sim.add_client(config);
+    sim.connect_all();
+    let before = sim.clients[0].connection.stats().datagrams_out;
+    for index in 0..5u8 {
+        let now = sim.now;
+        sim.clients[0]
+            .connection
+            .send(now, &[index; 20], SendOptions::UNRELIABLE)
+            .unwrap();
+        sim.flush();
+        sim.now += Duration::from_millis(1);
+    }
+    assert_eq!(
+        sim.clients[0].connection.stats().datagrams_out,
+        before,
+        "held within the flush window"
+    );
+    sim.run_for(Duration::from_millis(20));
+    assert_eq!(
+        sim.clients[0].connection.stats().datagrams_out,
+        before + 1,
+        "five messages, one datagram"
+    );
+    assert_eq!(sim.server_messages().len(), 5);
+}

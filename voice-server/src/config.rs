@@ -1,0 +1,815 @@
+//! Server configuration: plain structs with serde defaults.
+//!
+//! Every field documents its meaning, default and cost. The embedded default
+//! ([`DEFAULT_TOML`]) starts a complete deployment on localhost; the annotated
+//! `config/example.toml` documents every key. [`Config::validate`] reports every
+//! semantic problem at once, each with its key path and the fix;
+//! [`crate::check`] adds the line numbers.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use transport::runtime::tls::ServerTlsSettings;
+use transport::Protocol;
+
+/// The embedded default configuration used by `voice-server run` without `--config`.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Photon's default ports: (role, protocol, port).
+pub const PHOTON_PORTS: &[(Role, Protocol, u16)] = &[
+    (Role::Name, Protocol::Udp, 5058),
+    (Role::Name, Protocol::Tcp, 4533),
+    (Role::Name, Protocol::Ws, 9093),
+    (Role::Name, Protocol::Wss, 19093),
+    (Role::Master, Protocol::Udp, 5055),
+    (Role::Master, Protocol::Tcp, 4530),
+    (Role::Master, Protocol::Ws, 9090),
+    (Role::Master, Protocol::Wss, 19090),
+    (Role::Game, Protocol::Udp, 5056),
+    (Role::Game, Protocol::Tcp, 4531),
+    (Role::Game, Protocol::Ws, 9091),
+    (Role::Game, Protocol::Wss, 19091),
+];
+
+/// Photon's default port of a role and protocol.
+pub fn default_port(role: Role, protocol: Protocol) -> u16 {
+    PHOTON_PORTS
+        .iter()
+        .find(|(r, p, _)| *r == role && *p == protocol)
+        .map(|(_, _, port)| *port)
+        .unwrap_or(0)
+}
+
+/// The three server roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Name server: authentication, hands out the master's address and a token.
+    Name,
+    /// Master server: lobbies, matchmaking, picks a game server.
+    Master,
+    /// Game server: rooms, events, voice relay.
+    Game,
+}
+
+impl Role {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Name => "name",
+            Role::Master => "master",
+            Role::Game => "game",
+        }
+    }
+    /// Default WebSocket path of the role (`/NameServer`, `/Master`, `/Game`).
+    pub fn default_ws_path(self) -> &'static str {
+        match self {
+            Role::Name => "/NameServer",
+            Role::Master => "/Master",
+            Role::Game => "/Game",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Complete configuration of a deployment (all three roles; a process runs one or all).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Name server.
+    pub name: RoleConfig,
+    /// Master server.
+    pub master: RoleConfig,
+    /// Game server.
+    pub game: RoleConfig,
+    /// Applications served. Empty: any application id and version.
+    pub apps: Vec<AppConfig>,
+    /// Token settings.
+    pub token: TokenConfig,
+    /// Custom authentication against an HTTP endpoint. Off by default.
+    pub auth: AuthConfig,
+    /// Limits against abuse.
+    pub limits: LimitsConfig,
+    /// Room defaults and bounds.
+    pub rooms: RoomsConfig,
+    /// Prometheus metrics endpoint. Off by default.
+    pub metrics: MetricsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            name: RoleConfig::photon_default(Role::Name),
+            master: RoleConfig::photon_default(Role::Master),
+            game: RoleConfig::photon_default(Role::Game),
+            apps: Vec::new(),
+            token: TokenConfig::default(),
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+            rooms: RoomsConfig::default(),
+            metrics: MetricsConfig::default(),
+        }
+    }
+}
+
+/// Settings of one role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    /// Host name or address this role announces to clients (in the addresses the
+    /// name server and master hand out). Defaults to `127.0.0.1`: set it to the
+    /// public name or address for clients on other machines.
+    #[serde(default = "default_public_host")]
+    pub public_host: String,
+    /// Listeners. Defaults to UDP, TCP, WS and WSS on Photon's ports of the role.
+    #[serde(default)]
+    pub listeners: Vec<ListenerSpec>,
+}
+
+fn default_public_host() -> String {
+    "127.0.0.1".into()
+}
+
+impl RoleConfig {
+    /// UDP, TCP, WS and WSS listeners on Photon's ports, binding 0.0.0.0; the WSS
+    /// listener is skipped when its certificate is missing.
+    pub fn photon_default(role: Role) -> Self {
+        let listeners = [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss]
+            .into_iter()
+            .map(|protocol| ListenerSpec {
+                protocol: ProtocolName(protocol),
+                address: IpAddr::from([0, 0, 0, 0]),
+                port: default_port(role, protocol),
+                public_port: None,
+                secure: false,
+                path: None,
+                skip_without_certificate: protocol == Protocol::Wss,
+                certificate_path: None,
+                certificate: None,
+                key: None,
+                password: None,
+                root_certificates: None,
+                min_protocol_version: None,
+                max_protocol_version: None,
+                cipher_list: None,
+                certificates: None,
+                default_domain: None,
+            })
+            .collect();
+        Self {
+            public_host: default_public_host(),
+            listeners,
+        }
+    }
+}
+
+/// A protocol name in the configuration (`udp`, `tcp`, `ws`, `wss`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtocolName(pub Protocol);
+
+impl Serialize for ProtocolName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.scheme())
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtocolName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Protocol::from_scheme(&text)
+            .map(ProtocolName)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown protocol {text:?}; use \"udp\", \"tcp\", \"ws\" or \"wss\""
+                ))
+            })
+    }
+}
+
+/// One listener of a role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerSpec {
+    /// `udp`, `tcp`, `ws` or `wss`. Required.
+    pub protocol: ProtocolName,
+    /// Address to bind. Defaults to `0.0.0.0` (every interface); `127.0.0.1`
+    /// keeps the listener local.
+    #[serde(default = "default_bind")]
+    pub address: IpAddr,
+    /// Port to bind; 0 picks a free port (tests), which is then announced.
+    /// Defaults to 0.
+    #[serde(default)]
+    pub port: u16,
+    /// Port announced to clients when it differs from the bound one (port
+    /// forwarding, proxies). Defaults to the bound port.
+    #[serde(default)]
+    pub public_port: Option<u16>,
+    /// Wrap the stream in TLS (`ws` + `secure = true` is `wss`). Defaults to false.
+    #[serde(default)]
+    pub secure: bool,
+    /// WebSocket path. Defaults to the role's (`/NameServer`, `/Master`, `/Game`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Skip this listener, with a log line, when its certificate file is missing
+    /// (used by the embedded default for WSS). Defaults to false: a missing
+    /// certificate is an error.
+    #[serde(default)]
+    pub skip_without_certificate: bool,
+    // TLS keys of transport's `ServerTlsSettings`, flattened (secure listeners).
+    // Each is optional here; absent keys take ServerTlsSettings' defaults.
+    /// TLS: folder of the files below, relative to the config file's folder.
+    /// Defaults to `certs`.
+    #[serde(default)]
+    pub certificate_path: Option<String>,
+    /// TLS: certificate chain (PEM), holding the key too unless `key` is set.
+    /// Defaults to `server.pem` (what `voice-server gen-cert` writes).
+    #[serde(default)]
+    pub certificate: Option<String>,
+    /// TLS: separate private key file (PEM). Defaults to none.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// TLS: password of an encrypted PKCS#8 key. Defaults to none.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// TLS: extra CA certificates appended to the chain. Defaults to `root.pem` (skipped if missing).
+    #[serde(default)]
+    pub root_certificates: Option<String>,
+    /// TLS: lowest version, `TLS12` or `TLS13`. Defaults to `TLS12`.
+    #[serde(default)]
+    pub min_protocol_version: Option<String>,
+    /// TLS: highest version. Defaults to none (TLS 1.3).
+    #[serde(default)]
+    pub max_protocol_version: Option<String>,
+    /// TLS: cipher suites (rustls names) or `DEFAULT`. Defaults to `DEFAULT`.
+    #[serde(default)]
+    pub cipher_list: Option<String>,
+    /// TLS: one certificate per domain (SNI): tables with `domain`, `certificate`,
+    /// `key`, `password`. Defaults to none.
+    #[serde(default)]
+    pub certificates: Option<Vec<toml::Table>>,
+    /// TLS: domain served to clients without SNI (required with `certificates`).
+    #[serde(default)]
+    pub default_domain: Option<String>,
+}
+
+fn default_bind() -> IpAddr {
+    IpAddr::from([0, 0, 0, 0])
+}
+
+impl ListenerSpec {
+    /// The effective protocol (`ws` + `secure` is `wss`).
+    pub fn effective_protocol(&self) -> Protocol {
+        match (self.protocol.0, self.secure) {
+            (Protocol::Ws, true) => Protocol::Wss,
+            (p, _) => p,
+        }
+    }
+    /// True if TLS is needed.
+    pub fn needs_tls(&self) -> bool {
+        self.effective_protocol() == Protocol::Wss
+    }
+
+    /// The TLS keys as transport's settings (defaults for absent keys).
+    pub fn tls_settings(&self) -> Result<ServerTlsSettings, String> {
+        let mut table = toml::Table::new();
+        let strings = [
+            ("certificate_path", &self.certificate_path),
+            ("certificate", &self.certificate),
+            ("key", &self.key),
+            ("password", &self.password),
+            ("root_certificates", &self.root_certificates),
+            ("min_protocol_version", &self.min_protocol_version),
+            ("max_protocol_version", &self.max_protocol_version),
+            ("cipher_list", &self.cipher_list),
+            ("default_domain", &self.default_domain),
+        ];
+        for (k, v) in strings {
+            if let Some(v) = v {
+                table.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        }
+        if let Some(list) = &self.certificates {
+            table.insert(
+                "certificates".into(),
+                toml::Value::Array(list.iter().cloned().map(toml::Value::Table).collect()),
+            );
+        }
+        ServerTlsSettings::deserialize(toml::Value::Table(table))
+            .map_err(|e| e.message().to_owned())
+    }
+
+    /// The certificate file this listener would load (single-certificate form),
+    /// resolved against the configuration's folder.
+    pub fn certificate_file(&self, config_dir: &Path) -> PathBuf {
+        let folder = self
+            .certificate_path
+            .as_deref()
+            .unwrap_or("certs")
+            .replace("{config_dir}", &config_dir.to_string_lossy());
+        let folder = config_dir.join(folder);
+        folder.join(self.certificate.as_deref().unwrap_or("server.pem"))
+    }
+}
+
+/// One application allowed to connect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Application id clients send. Required.
+    pub id: String,
+    /// Versions allowed. Empty (the default): any version. Different versions
+    /// never meet in the same room or lobby.
+    #[serde(default)]
+    pub versions: Vec<String>,
+}
+
+/// Token settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Secret shared by every server of the deployment; tokens are sealed with a
+    /// key derived from it. At least 16 characters. Defaults to empty: a random
+    /// secret per process (fine when all roles run in one process).
+    pub secret: String,
+    /// Token lifetime in seconds. Defaults to 3600 (1 hour, Photon's).
+    pub lifetime_secs: u64,
+    /// Least time in seconds between two refreshed tokens sent to a client
+    /// raising events in a room. Defaults to 300. Cost: one small event.
+    pub refresh_interval_secs: u64,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            secret: String::new(),
+            lifetime_secs: 3600,
+            refresh_interval_secs: 300,
+        }
+    }
+}
+
+/// What to do when the custom authentication endpoint cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenUnavailable {
+    /// Refuse the client with CustomAuthenticationFailed (default; safe).
+    #[default]
+    Reject,
+    /// Let the client in with the user id it sent.
+    Allow,
+}
+
+/// HTTP method of custom authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    /// GET with the client's parameters in the query (default).
+    #[default]
+    Get,
+    /// POST with the client's auth data as a JSON body (query kept).
+    Post,
+}
+
+/// Custom authentication.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `http://host:port/path` of the provider. Empty (the default): off.
+    pub url: String,
+    /// `get` (default) or `post`.
+    pub method: AuthMethod,
+    /// `reject` (default) or `allow` when the provider is down or answers garbage.
+    pub when_unavailable: WhenUnavailable,
+    /// Request timeout in milliseconds. Defaults to 5000.
+    pub timeout_ms: u64,
+    /// Require every client to use custom authentication (type 0). Defaults to
+    /// true when `url` is set.
+    pub required: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            method: AuthMethod::Get,
+            when_unavailable: WhenUnavailable::Reject,
+            timeout_ms: 5000,
+            required: true,
+        }
+    }
+}
+
+/// Limits against abuse.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Most connected peers per role. Defaults to 10 000. Cost: ~2 KiB each.
+    pub max_peers: usize,
+    /// Most rooms on the game server. Defaults to 10 000.
+    pub max_rooms: usize,
+    /// Most actors (active and inactive) per room, and the cap on a room's
+    /// MaxPlayers. Defaults to 256.
+    pub max_actors_per_room: usize,
+    /// Largest message in bytes. Defaults to 512 KiB. Cost: reassembly memory.
+    pub max_message_size: usize,
+    /// Operations (and voice frames) per second per peer, sustained. Defaults to 200.
+    pub operations_per_second: u32,
+    /// Burst of operations above the sustained rate. Defaults to 400.
+    pub operations_burst: u32,
+    /// Bytes per second per peer, sustained. Defaults to 262 144 (256 KiB).
+    pub bytes_per_second: u32,
+    /// Burst of bytes. Defaults to 1 048 576 (1 MiB).
+    pub bytes_burst: u32,
+    /// Over-limit messages in a row after which the peer is disconnected.
+    /// Defaults to 50.
+    pub violations_before_disconnect: u32,
+    /// Most cached events per room. Defaults to 1000.
+    pub max_cached_events: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_peers: 10_000,
+            max_rooms: 10_000,
+            max_actors_per_room: 256,
+            max_message_size: 512 * 1024,
+            operations_per_second: 200,
+            operations_burst: 400,
+            bytes_per_second: 256 * 1024,
+            bytes_burst: 1024 * 1024,
+            violations_before_disconnect: 50,
+            max_cached_events: 1000,
+        }
+    }
+}
+
+/// Room defaults and bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomsConfig {
+    /// Empty room TTL (ms) when the client asks for none. Defaults to 0 (closed
+    /// as soon as the last actor left).
+    pub default_empty_room_ttl_ms: u64,
+    /// Largest empty room TTL (ms) a client may ask for. Defaults to 300 000 (Photon's cloud cap).
+    pub max_empty_room_ttl_ms: u64,
+    /// Largest player TTL (ms) a client may ask for; -1 (forever) is capped to it.
+    /// Defaults to 300 000.
+    pub max_player_ttl_ms: u64,
+    /// Interval (ms) of lobby room-list updates and game-server reports.
+    /// Defaults to 1000. Cost: one update per interval per lobby when rooms change.
+    pub lobby_update_interval_ms: u64,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self {
+            default_empty_room_ttl_ms: 0,
+            max_empty_room_ttl_ms: 300_000,
+            max_player_ttl_ms: 300_000,
+            lobby_update_interval_ms: 1000,
+        }
+    }
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the `/metrics` HTTP endpoint, e.g. `127.0.0.1:9100`. Empty
+    /// (the default): off.
+    pub listen: String,
+}
+
+/// One problem found in a configuration: where, what, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `game.listeners[1].port`.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {reason}; check the path and permissions")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        reason: String,
+    },
+    /// One or more problems (each with its line when known).
+    #[error("{}", format_problems(.0))]
+    Invalid(Vec<LocatedProblem>),
+}
+
+/// A problem with its line in the file (1-based), when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocatedProblem {
+    /// Line number (1-based), if known.
+    pub line: Option<usize>,
+    /// The problem.
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for LocatedProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        write!(
+            f,
+            "{}: {}; fix: {}",
+            self.problem.path, self.problem.message, self.problem.fix
+        )
+    }
+}
+
+fn format_problems(problems: &[LocatedProblem]) -> String {
+    let mut out = format!("{} problem(s) in the configuration:", problems.len());
+    for p in problems {
+        out.push_str("\n  ");
+        out.push_str(&p.to_string());
+    }
+    out
+}
+
+impl Config {
+    /// The roles in order with their settings.
+    pub fn role(&self, role: Role) -> &RoleConfig {
+        match role {
+            Role::Name => &self.name,
+            Role::Master => &self.master,
+            Role::Game => &self.game,
+        }
+    }
+
+    /// Mutable settings of a role.
+    pub fn role_mut(&mut self, role: Role) -> &mut RoleConfig {
+        match role {
+            Role::Name => &mut self.name,
+            Role::Master => &mut self.master,
+            Role::Game => &mut self.game,
+        }
+    }
+
+    /// The embedded default configuration.
+    pub fn embedded_default() -> Config {
+        // The embedded file is tested (`embedded_default_parses`); a failure here
+        // is a build defect, not user input.
+        toml::from_str(DEFAULT_TOML).expect("embedded default.toml is valid")
+    }
+
+    /// Every semantic problem (types and unknown keys are caught while parsing).
+    pub fn validate(&self, config_dir: &Path) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut push = |path: String, message: String, fix: &str| {
+            problems.push(Problem {
+                path,
+                message,
+                fix: fix.to_owned(),
+            })
+        };
+        let mut bound: Vec<(String, bool, IpAddr, u16)> = Vec::new();
+        for role in [Role::Name, Role::Master, Role::Game] {
+            let rc = self.role(role);
+            if rc.public_host.trim().is_empty() {
+                push(
+                    format!("{role}.public_host"),
+                    "is empty".into(),
+                    "set the host name or address clients reach this role at, e.g. \"127.0.0.1\"",
+                );
+            }
+            for (i, l) in rc.listeners.iter().enumerate() {
+                let at = format!("{role}.listeners[{i}]");
+                if l.secure && !matches!(l.protocol.0, Protocol::Ws | Protocol::Wss) {
+                    push(
+                        format!("{at}.secure"),
+                        format!("secure = true is not supported for {}", l.protocol.0),
+                        "use protocol = \"wss\" for TLS, or remove `secure`",
+                    );
+                }
+                if let Some(path) = &l.path {
+                    if !path.starts_with('/') {
+                        push(
+                            format!("{at}.path"),
+                            format!("{path:?} does not start with '/'"),
+                            "write the path like \"/Master\"",
+                        );
+                    }
+                    if !matches!(l.effective_protocol(), Protocol::Ws | Protocol::Wss) {
+                        push(
+                            format!("{at}.path"),
+                            "a path only applies to ws/wss listeners".into(),
+                            "remove `path` or change the protocol",
+                        );
+                    }
+                }
+                if l.port != 0 {
+                    let datagram = l.effective_protocol() == Protocol::Udp;
+                    for (other, other_dgram, addr, port) in &bound {
+                        let overlap = *addr == l.address
+                            || addr.is_unspecified()
+                            || l.address.is_unspecified();
+                        if *port == l.port && *other_dgram == datagram && overlap {
+                            push(
+                                format!("{at}.port"),
+                                format!("port {} is already used by {other}", l.port),
+                                "give every listener of the same kind (udp or stream) its own port",
+                            );
+                        }
+                    }
+                    bound.push((at.clone(), datagram, l.address, l.port));
+                }
+                if l.needs_tls() {
+                    if let Err(e) = l.tls_settings() {
+                        push(
+                            at.clone(),
+                            format!("TLS settings: {e}"),
+                            "correct the TLS keys (config/example.toml lists them)",
+                        );
+                    }
+                    let file = l.certificate_file(config_dir);
+                    if !l.skip_without_certificate && l.certificates.is_none() && !file.exists() {
+                        push(format!("{at}.certificate"), format!("certificate file {} does not exist", file.display()), "run `voice-server gen-cert` (self-signed, for development) or point certificate_path/certificate at your certificate");
+                    }
+                }
+            }
+        }
+        if self.name.listeners.is_empty()
+            && self.master.listeners.is_empty()
+            && self.game.listeners.is_empty()
+        {
+            push("listeners".into(), "no role has a listener".into(), "add [[name.listeners]], [[master.listeners]] and [[game.listeners]] tables, or remove them all to get Photon's defaults");
+        }
+        for (i, app) in self.apps.iter().enumerate() {
+            if app.id.trim().is_empty() {
+                push(
+                    format!("apps[{i}].id"),
+                    "is empty".into(),
+                    "set the application id clients send",
+                );
+            }
+        }
+        if !self.token.secret.is_empty() && self.token.secret.len() < 16 {
+            push(
+                "token.secret".into(),
+                format!(
+                    "is {} characters long; at least 16 are needed",
+                    self.token.secret.len()
+                ),
+                "use a long random string, e.g. the output of `openssl rand -hex 32`",
+            );
+        }
+        if self.token.lifetime_secs < 60 {
+            push(
+                "token.lifetime_secs".into(),
+                format!("{} s is too short", self.token.lifetime_secs),
+                "use at least 60 (3600 is the default)",
+            );
+        }
+        if self.token.refresh_interval_secs == 0
+            || self.token.refresh_interval_secs >= self.token.lifetime_secs
+        {
+            push(
+                "token.refresh_interval_secs".into(),
+                "must be above 0 and below lifetime_secs".into(),
+                "use 300 (the default)",
+            );
+        }
+        if !self.auth.url.is_empty() && !self.auth.url.starts_with("http://") {
+            push("auth.url".into(), format!("{:?} is not an http:// URL", self.auth.url), "use http://host:port/path (put a TLS-terminating proxy in front of an https provider)");
+        }
+        if self.auth.timeout_ms == 0 {
+            push(
+                "auth.timeout_ms".into(),
+                "is 0".into(),
+                "use a timeout above 0 (5000 is the default)",
+            );
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("max_peers", l.max_peers as u64),
+            ("max_rooms", l.max_rooms as u64),
+            ("max_actors_per_room", l.max_actors_per_room as u64),
+            ("operations_per_second", l.operations_per_second.into()),
+            ("operations_burst", l.operations_burst.into()),
+            ("bytes_per_second", l.bytes_per_second.into()),
+            ("bytes_burst", l.bytes_burst.into()),
+        ] {
+            if value == 0 {
+                push(
+                    format!("limits.{key}"),
+                    "is 0, which refuses everything".into(),
+                    "use a value above 0 (see example.toml for the default)",
+                );
+            }
+        }
+        if l.max_message_size < 1024 {
+            push(
+                "limits.max_message_size".into(),
+                format!("{} bytes is too small", l.max_message_size),
+                "use at least 1024 (524288 is the default)",
+            );
+        }
+        if (l.bytes_burst as usize) < l.max_message_size.min(u32::MAX as usize)
+            && l.bytes_burst != 0
+        {
+            push(
+                "limits.bytes_burst".into(),
+                "is smaller than max_message_size: a maximum-size message could never pass".into(),
+                "raise bytes_burst to at least max_message_size",
+            );
+        }
+        if self.rooms.lobby_update_interval_ms == 0 {
+            push(
+                "rooms.lobby_update_interval_ms".into(),
+                "is 0".into(),
+                "use a value above 0 (1000 is the default)",
+            );
+        }
+        if !self.metrics.listen.is_empty()
+            && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            push(
+                "metrics.listen".into(),
+                format!("{:?} is not an address:port", self.metrics.listen),
+                "write it like \"127.0.0.1:9100\", or leave it empty to turn metrics off",
+            );
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses_and_uses_photon_ports() {
+        let config = Config::embedded_default();
+        assert!(
+            config.validate(Path::new(".")).is_empty(),
+            "{:?}",
+            config.validate(Path::new("."))
+        );
+        for role in [Role::Name, Role::Master, Role::Game] {
+            let rc = config.role(role);
+            assert_eq!(rc.public_host, "127.0.0.1");
+            for protocol in [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss] {
+                let l = rc
+                    .listeners
+                    .iter()
+                    .find(|l| l.effective_protocol() == protocol)
+                    .unwrap();
+                assert_eq!(l.port, default_port(role, protocol), "{role} {protocol}");
+                assert_eq!(l.address, IpAddr::from([0, 0, 0, 0]));
+                assert_eq!(l.skip_without_certificate, protocol == Protocol::Wss);
+            }
+        }
+        assert_eq!(config.token.lifetime_secs, 3600);
+        assert!(config.metrics.listen.is_empty());
+    }
+
+    #[test]
+    fn struct_default_equals_embedded_default() {
+        assert_eq!(Config::default(), Config::embedded_default());
+    }
+
+    #[test]
+    fn photon_ports() {
+        assert_eq!(default_port(Role::Name, Protocol::Udp), 5058);
+        assert_eq!(default_port(Role::Master, Protocol::Wss), 19090);
+        assert_eq!(default_port(Role::Game, Protocol::Tcp), 4531);
+        assert_eq!(default_port(Role::Game, Protocol::Ws), 9091);
+    }
+
+    #[test]
+    fn validate_reports_every_problem() {
+        let mut config = Config::default();
+        config.token.secret = "short".into();
+        config.limits.max_peers = 0;
+        config.metrics.listen = "nonsense".into();
+        config.game.listeners[1].port = config.game.listeners[0].port; // tcp vs udp: fine
+        config.game.listeners[2].port = config.game.listeners[1].port; // ws vs tcp: clash
+        let problems = config.validate(Path::new("."));
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert!(paths.contains(&"token.secret"), "{paths:?}");
+        assert!(paths.contains(&"limits.max_peers"), "{paths:?}");
+        assert!(paths.contains(&"metrics.listen"), "{paths:?}");
+        assert!(paths.contains(&"game.listeners[2].port"), "{paths:?}");
+        assert!(!paths.contains(&"game.listeners[1].port"), "{paths:?}");
+        assert!(problems.iter().all(|p| !p.fix.is_empty()));
+    }
+}

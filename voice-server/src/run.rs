@@ -1,0 +1,472 @@
+//! Starting a deployment: bind every listener of the selected roles, wire the
+//! roles together (game → master reports, name → custom auth task), spawn one
+//! driver task per role, and stop them gracefully.
+
+use crate::auth::{self, AuthJob};
+use crate::config::{Config, ListenerSpec, Role};
+use crate::game::room::RoomBounds;
+use crate::game::{GameLogic, GameSettings};
+use crate::handler::RoleHandler;
+use crate::master::{MasterCommand, MasterLogic, MasterSettings};
+use crate::metrics::{self, Metrics};
+use crate::name::{NameCommand, NameLogic, NameSettings};
+use crate::token::{TokenKey, UnixClock, WallClock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use transport::runtime::tls::load_server_config;
+use transport::runtime::{ListenerConfig, Server, ServerControl};
+use transport::{EndpointConfig, Protocol, TransportConfig};
+
+/// How to start.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Roles to run in this process.
+    pub roles: Vec<Role>,
+    /// Folder relative TLS paths are resolved against (the config file's).
+    pub config_dir: PathBuf,
+    /// Wall clock of tokens (tests move it).
+    pub clock: Arc<dyn UnixClock>,
+    /// Counters (shared with the metrics endpoint).
+    pub metrics: Arc<Metrics>,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self {
+            roles: vec![Role::Name, Role::Master, Role::Game],
+            config_dir: PathBuf::from("."),
+            clock: Arc::new(WallClock::system()),
+            metrics: Metrics::new(),
+        }
+    }
+}
+
+/// Why a deployment did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration has problems.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A listener's TLS could not be loaded.
+    #[error("{role} {protocol} listener on port {port}: {message}")]
+    Tls {
+        /// Role.
+        role: Role,
+        /// Protocol.
+        protocol: Protocol,
+        /// Port.
+        port: u16,
+        /// The TLS error with its fix.
+        message: String,
+    },
+    /// Binding failed.
+    #[error("{role}: cannot bind its listeners: {source}; another program may use the port (change it in the configuration, or stop that program)")]
+    Bind {
+        /// Role.
+        role: Role,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The metrics endpoint could not bind.
+    #[error("metrics.listen {address}: {source}")]
+    Metrics {
+        /// The address.
+        address: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// One bound listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundListener {
+    /// Role.
+    pub role: Role,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// The bound address.
+    pub local: SocketAddr,
+    /// The URL announced to clients.
+    pub url: String,
+}
+
+/// A running deployment.
+#[derive(Debug)]
+pub struct Deployment {
+    /// Every bound listener.
+    pub listeners: Vec<BoundListener>,
+    /// The metrics endpoint, if on.
+    pub metrics_address: Option<SocketAddr>,
+    /// The counters.
+    pub metrics: Arc<Metrics>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<(Role, tokio::task::JoinHandle<std::io::Result<()>>)>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Deployment {
+    /// The URL of a role's listener for `protocol` (as announced).
+    pub fn url(&self, role: Role, protocol: Protocol) -> Option<String> {
+        self.listeners
+            .iter()
+            .find(|l| l.role == role && l.protocol == protocol)
+            .map(|l| l.url.clone())
+    }
+
+    /// Stops every role gracefully (peers are told) and waits for them.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for (role, task) in self.tasks {
+            match task.await {
+                Ok(Ok(())) => tracing::info!(%role, "stopped"),
+                Ok(Err(e)) => tracing::warn!(%role, %e, "stopped with an error"),
+                Err(e) => tracing::warn!(%role, %e, "task failed"),
+            }
+        }
+        if let Some(task) = self.metrics_task {
+            task.abort();
+        }
+    }
+
+    /// Waits until a role stops on its own (an error), or forever.
+    pub async fn wait_for_shutdown_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down: telling peers");
+        self.shutdown().await;
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn url_for(public_host: &str, spec: &ListenerSpec, role: Role, bound: SocketAddr) -> String {
+    let protocol = spec.effective_protocol();
+    let port = spec.public_port.unwrap_or(bound.port());
+    let host = if public_host.contains(':') && !public_host.starts_with('[') {
+        format!("[{public_host}]")
+    } else {
+        public_host.to_owned()
+    };
+    match protocol {
+        Protocol::Ws | Protocol::Wss => {
+            let path = spec
+                .path
+                .clone()
+                .unwrap_or_else(|| role.default_ws_path().to_owned());
+            format!("{}://{host}:{port}{path}", protocol.scheme())
+        }
+        _ => format!("{}://{host}:{port}", protocol.scheme()),
+    }
+}
+
+struct Bound {
+    role: Role,
+    server: Server,
+    listeners: Vec<BoundListener>,
+}
+
+async fn bind_role(
+    config: &Config,
+    role: Role,
+    options: &StartOptions,
+) -> Result<Option<Bound>, StartError> {
+    let rc = config.role(role);
+    let mut specs = Vec::new();
+    let mut listeners = Vec::new();
+    for spec in &rc.listeners {
+        let protocol = spec.effective_protocol();
+        let mut tls = None;
+        if spec.needs_tls() {
+            let file = spec.certificate_file(&options.config_dir);
+            if spec.skip_without_certificate && spec.certificates.is_none() && !file.exists() {
+                tracing::info!(%role, port = spec.port, "WSS listener disabled: {} not found; run `voice-server gen-cert` to create a development certificate", file.display());
+                continue;
+            }
+            let tls_error = |message: String| StartError::Tls {
+                role,
+                protocol,
+                port: spec.port,
+                message,
+            };
+            let settings = spec.tls_settings().map_err(tls_error)?;
+            let loaded = load_server_config(&settings, &options.config_dir, &["http/1.1"])
+                .map_err(|e| tls_error(e.to_string()))?;
+            tracing::info!(%role, port = spec.port, "TLS: {}", loaded.report);
+            tls = Some(loaded.config);
+        }
+        let path = match protocol {
+            Protocol::Ws | Protocol::Wss => Some(
+                spec.path
+                    .clone()
+                    .unwrap_or_else(|| role.default_ws_path().to_owned()),
+            ),
+            _ => None,
+        };
+        listeners.push(ListenerConfig {
+            protocol,
+            address: SocketAddr::new(spec.address, spec.port),
+            path,
+            tls,
+        });
+        specs.push(spec.clone());
+    }
+    if listeners.is_empty() {
+        tracing::warn!(%role, "no listener: the role does not run");
+        return Ok(None);
+    }
+    let transport = TransportConfig {
+        max_message_size: config.limits.max_message_size,
+        ..TransportConfig::default()
+    };
+    let endpoint = EndpointConfig {
+        transport: Arc::new(transport),
+        max_peers: config.limits.max_peers,
+        ..EndpointConfig::default()
+    };
+    let server = Server::bind(listeners, endpoint)
+        .await
+        .map_err(|source| StartError::Bind { role, source })?;
+    let bound = server
+        .local_addresses()
+        .into_iter()
+        .zip(specs.iter())
+        .map(|((protocol, local), spec)| BoundListener {
+            role,
+            protocol,
+            local,
+            url: url_for(&config.role(role).public_host, spec, role, local),
+        })
+        .collect::<Vec<_>>();
+    for l in &bound {
+        tracing::info!(role = %l.role, protocol = %l.protocol, address = %l.local, announced = %l.url, "listening");
+    }
+    Ok(Some(Bound {
+        role,
+        server,
+        listeners: bound,
+    }))
+}
+
+/// Announced URLs of a role from the configuration alone (for a role running
+/// in another process: its configured ports).
+fn configured_urls(config: &Config, role: Role) -> Vec<(Protocol, String)> {
+    let rc = config.role(role);
+    rc.listeners
+        .iter()
+        .map(|spec| {
+            let addr = SocketAddr::new(spec.address, spec.port);
+            (
+                spec.effective_protocol(),
+                url_for(&rc.public_host, spec, role, addr),
+            )
+        })
+        .collect()
+}
+
+/// Starts the selected roles of a deployment.
+pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, StartError> {
+    let problems = config.validate(&options.config_dir);
+    if !problems.is_empty() {
+        let located = problems
+            .into_iter()
+            .map(|problem| crate::config::LocatedProblem {
+                line: None,
+                problem,
+            })
+            .collect();
+        return Err(crate::config::ConfigError::Invalid(located).into());
+    }
+    let key = if config.token.secret.is_empty() {
+        if options.roles.len() < 3 {
+            tracing::warn!("token.secret is empty: a random secret is used, so servers in other processes cannot read this process's tokens; set token.secret");
+        }
+        TokenKey::random()
+    } else {
+        TokenKey::from_secret(&config.token.secret)
+    };
+    let mut bound = Vec::new();
+    for role in [Role::Master, Role::Game, Role::Name] {
+        if options.roles.contains(&role) {
+            if let Some(b) = bind_role(&config, role, &options).await? {
+                bound.push(b);
+            }
+        }
+    }
+    let listeners: Vec<BoundListener> = bound.iter().flat_map(|b| b.listeners.clone()).collect();
+    let urls_of = |role: Role| -> Vec<(Protocol, String)> {
+        let local: Vec<_> = listeners
+            .iter()
+            .filter(|l| l.role == role)
+            .map(|l| (l.protocol, l.url.clone()))
+            .collect();
+        if local.is_empty() {
+            configured_urls(&config, role)
+        } else {
+            local
+        }
+    };
+    let master_urls = urls_of(Role::Master);
+    let game_urls = urls_of(Role::Game);
+    let master_control: Option<ServerControl<MasterCommand>> = bound
+        .iter()
+        .find(|b| b.role == Role::Master)
+        .map(|b| b.server.control::<MasterCommand>());
+    let metrics = options.metrics.clone();
+    let token_lifetime = Duration::from_secs(config.token.lifetime_secs);
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for b in bound {
+        let mut rx = shutdown_rx.clone();
+        let stop = async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let limits = config.limits.clone();
+        let task = match b.role {
+            Role::Master => {
+                let settings = MasterSettings {
+                    token_lifetime,
+                    lobby_update_interval: Duration::from_millis(
+                        config.rooms.lobby_update_interval_ms,
+                    ),
+                    reservation: Duration::from_secs(30),
+                };
+                let logic = MasterLogic::new(
+                    settings,
+                    key.clone(),
+                    options.clock.clone(),
+                    metrics.clone(),
+                );
+                let handler = RoleHandler::new(Role::Master, logic, metrics.clone(), limits);
+                tokio::spawn(b.server.run(handler, stop))
+            }
+            Role::Game => {
+                let settings = GameSettings {
+                    server_id: format!("game-{:08x}", rand::random::<u32>()),
+                    addresses: game_urls.clone(),
+                    max_rooms: config.limits.max_rooms,
+                    max_cached_events: config.limits.max_cached_events,
+                    bounds: RoomBounds {
+                        max_actors: config.limits.max_actors_per_room.min(u32::MAX as usize) as u32,
+                        max_player_ttl_ms: config.rooms.max_player_ttl_ms,
+                        max_empty_room_ttl_ms: config.rooms.max_empty_room_ttl_ms,
+                        default_empty_room_ttl_ms: config.rooms.default_empty_room_ttl_ms,
+                    },
+                    token_lifetime,
+                    token_refresh_interval: Duration::from_secs(config.token.refresh_interval_secs),
+                };
+                let control = master_control.clone();
+                if control.is_none() {
+                    tracing::warn!("the master does not run in this process: room reports cannot reach it yet (server-to-server links are not implemented); run --role all");
+                }
+                let sink = Box::new(move |report| {
+                    if let Some(c) = &control {
+                        if c.command(MasterCommand::Report(report)).is_err() {
+                            tracing::debug!("master stopped; report dropped");
+                        }
+                    }
+                });
+                let logic = GameLogic::new(
+                    settings,
+                    key.clone(),
+                    options.clock.clone(),
+                    metrics.clone(),
+                    sink,
+                );
+                if let Some(c) = &master_control {
+                    let _ = c.command(MasterCommand::Report(logic.full_report()));
+                }
+                let handler = RoleHandler::new(Role::Game, logic, metrics.clone(), limits);
+                tokio::spawn(b.server.run(handler, stop))
+            }
+            Role::Name => {
+                let auth_config = config.auth.clone();
+                let settings = NameSettings {
+                    master_addresses: master_urls.clone(),
+                    apps: config.apps.clone(),
+                    token_lifetime,
+                    custom_auth: !auth_config.url.is_empty(),
+                    custom_auth_required: auth_config.required,
+                    when_unavailable: auth_config.when_unavailable,
+                };
+                let control = b.server.control::<NameCommand>();
+                let runtime = tokio::runtime::Handle::current();
+                let sink = Box::new(move |job: AuthJob| {
+                    let control = control.clone();
+                    let auth_config = auth_config.clone();
+                    runtime.spawn(async move {
+                        let outcome = auth::call(&auth_config, &job).await;
+                        let _ = control.command(NameCommand::AuthResult {
+                            peer: job.peer,
+                            job: job.job,
+                            outcome,
+                        });
+                    });
+                });
+                let logic = NameLogic::new(
+                    settings,
+                    key.clone(),
+                    options.clock.clone(),
+                    metrics.clone(),
+                    sink,
+                );
+                let handler = RoleHandler::new(Role::Name, logic, metrics.clone(), limits);
+                tokio::spawn(b.server.run(handler, stop))
+            }
+        };
+        tasks.push((b.role, task));
+    }
+    let (metrics_address, metrics_task) = if config.metrics.listen.is_empty() {
+        (None, None)
+    } else {
+        let address: SocketAddr =
+            config
+                .metrics
+                .listen
+                .parse()
+                .map_err(|_| StartError::Metrics {
+                    address: config.metrics.listen.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "not an address:port",
+                    ),
+                })?;
+        let (addr, task) = metrics::start(address, metrics.clone())
+            .await
+            .map_err(|source| StartError::Metrics {
+                address: config.metrics.listen.clone(),
+                source,
+            })?;
+        tracing::info!(address = %addr, "metrics on http://{addr}/metrics");
+        (Some(addr), Some(task))
+    };
+    Ok(Deployment {
+        listeners,
+        metrics_address,
+        metrics,
+        shutdown: shutdown_tx,
+        tasks,
+        metrics_task,
+    })
+}
