@@ -600,3 +600,69 @@ async fn disconnect_while_connecting_stops_at_once() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_relies_on_tls_for_authentication_and_encrypted_events() {
+    guard(async {
+        use transport::runtime::tls::{generate_self_signed, write_generated, GenCertOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let cert = generate_self_signed(&GenCertOptions::default()).expect("certificate");
+        write_generated(&cert, &dir.path().join("certs").join("server.pem"), None)
+            .expect("written");
+        let mut config = Config::embedded_default();
+        for role in [Role::Name, Role::Master, Role::Game] {
+            let rc = config.role_mut(role);
+            rc.public_host = "localhost".into();
+            rc.listeners
+                .retain(|l| l.effective_protocol() == Protocol::Wss);
+            for l in &mut rc.listeners {
+                l.address = "127.0.0.1".parse().unwrap();
+                l.port = 0;
+            }
+        }
+        let options = StartOptions {
+            config_dir: dir.path().to_path_buf(),
+            ..StartOptions::default()
+        };
+        let d = start(config, options)
+            .await
+            .expect("deployment starts with TLS");
+        let name_server = d.url(Role::Name, Protocol::Wss).expect("a wss name server");
+        assert!(name_server.starts_with("wss://localhost:"), "{name_server}");
+        let transport = transport::runtime::ClientConfig {
+            tls: transport::runtime::tls::ClientTlsConfig {
+                disable_system_roots: true,
+                extra_ca_pem: vec![cert.ca_pem.clone()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let make = |user: &str| {
+            let mut config = LbConfig::new(name_server.clone(), "app");
+            config.user_id = Some(user.into());
+            LoadBalancingClient::new(config, transport.clone())
+        };
+        let alice = make("alice");
+        let mut bob = make("bob");
+        alice
+            .create_room(Some("secure".into()), RoomOptions::default())
+            .await
+            .expect("create over wss");
+        let (_, b) = bob.join_room("secure").await.expect("join over wss");
+        assert!(alice.with_core(|core| core.game_server_address().unwrap().starts_with("wss://")));
+        let options = RaiseEventOptions {
+            encrypt: true,
+            ..RaiseEventOptions::to(Receivers::Actors(vec![b]))
+        };
+        alice.raise_event(11, "over tls", &options).unwrap();
+        let data = wait_for(&mut bob, "the encrypted event", |e| match e {
+            LbEvent::CustomEvent { code: 11, data, .. } => Some(data.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(data, Value::from("over tls"));
+        drop((alice, bob));
+        d.shutdown().await;
+    })
+    .await;
+}
