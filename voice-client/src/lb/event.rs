@@ -164,7 +164,10 @@ pub enum LbEvent {
         /// Rooms.
         rooms: i32,
     },
-    /// Something failed; the client's state says where it is now.
+    /// Something failed and the client goes on (a join refused on the master,
+    /// a compare-and-set mismatch, an undecodable message...); its state says
+    /// where it is now. A failure that ends the session arrives as
+    /// [`LbEvent::Disconnected`] with [`DisconnectCause::Error`] instead.
     Error(LbError),
     /// The client is disconnected (the last event of a session unless it reconnects).
     Disconnected(DisconnectCause),
