@@ -115,7 +115,9 @@ impl Default for NetworkSimulation {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The MTU is below [`MIN_MTU`].
-    #[error("mtu {0} is below the minimum of 576 bytes; raise it to at least 576 (1200 is the default)")]
+    #[error(
+        "mtu {0} is below the minimum of 576 bytes; raise it to at least 576 (1200 is the default)"
+    )]
     MtuTooSmall(u16),
     /// No channels.
     #[error("channel_count must be at least 1 (2 is the default)")]

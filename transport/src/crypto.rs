@@ -143,22 +143,34 @@ pub struct Sealer {
 
 impl std::fmt::Debug for Sealer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealer").field("next_counter", &self.next_counter).finish()
+        f.debug_struct("Sealer")
+            .field("next_counter", &self.next_counter)
+            .finish()
     }
 }
 
 impl Sealer {
     /// A sealer for a raw 256-bit key.
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: Aes256Gcm::new(key.into()), next_counter: 0 }
+        Self {
+            cipher: Aes256Gcm::new(key.into()),
+            next_counter: 0,
+        }
     }
 
     /// Appends `counter | ciphertext | tag` for `plaintext` to `out`. `aad` is
     /// authenticated but not encrypted (the clear header). Allocates only if
     /// `out` lacks capacity.
-    pub fn seal(&mut self, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), CryptoError> {
+    pub fn seal(
+        &mut self,
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
         let counter = self.next_counter;
-        self.next_counter = counter.checked_add(1).ok_or(CryptoError::CounterExhausted)?;
+        self.next_counter = counter
+            .checked_add(1)
+            .ok_or(CryptoError::CounterExhausted)?;
         out.extend_from_slice(&counter.to_be_bytes());
         let start = out.len();
         out.extend_from_slice(plaintext);
@@ -188,14 +200,20 @@ pub struct Opener {
 
 impl std::fmt::Debug for Opener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opener").field("highest_plus_one", &self.highest_plus_one).finish()
+        f.debug_struct("Opener")
+            .field("highest_plus_one", &self.highest_plus_one)
+            .finish()
     }
 }
 
 impl Opener {
     /// An opener for a raw 256-bit key.
     pub fn new(key: &[u8; 32]) -> Self {
-        Self { cipher: Aes256Gcm::new(key.into()), highest_plus_one: 0, window: [0; REPLAY_WORDS] }
+        Self {
+            cipher: Aes256Gcm::new(key.into()),
+            highest_plus_one: 0,
+            window: [0; REPLAY_WORDS],
+        }
     }
 
     /// Verifies and decrypts `sealed` in place and returns the plaintext,
@@ -253,8 +271,14 @@ impl Opener {
         for i in (0..REPLAY_WORDS).rev() {
             let source = i.checked_sub(words);
             let high = source.map_or(0, |s| self.window[s]);
-            let low = source.and_then(|s| s.checked_sub(1)).map_or(0, |s| self.window[s]);
-            self.window[i] = if bits == 0 { high } else { (high << bits) | (low >> (64 - bits)) };
+            let low = source
+                .and_then(|s| s.checked_sub(1))
+                .map_or(0, |s| self.window[s]);
+            self.window[i] = if bits == 0 {
+                high
+            } else {
+                (high << bits) | (low >> (64 - bits))
+            };
         }
     }
 }
@@ -284,10 +308,19 @@ mod tests {
     fn round_trip_both_directions() {
         let (mut client, mut server) = pair();
         let mut wire = Vec::new();
-        client.sealer.seal(b"hdr", b"hello server", &mut wire).unwrap();
+        client
+            .sealer
+            .seal(b"hdr", b"hello server", &mut wire)
+            .unwrap();
         assert_eq!(wire.len(), 12 + SEAL_OVERHEAD);
-        assert!(!wire.windows(5).any(|w| w == b"hello"), "plaintext visible on the wire");
-        assert_eq!(server.opener.open(b"hdr", &mut wire).unwrap(), b"hello server");
+        assert!(
+            !wire.windows(5).any(|w| w == b"hello"),
+            "plaintext visible on the wire"
+        );
+        assert_eq!(
+            server.opener.open(b"hdr", &mut wire).unwrap(),
+            b"hello server"
+        );
         let mut back = Vec::new();
         server.sealer.seal(b"", b"hi", &mut back).unwrap();
         assert_eq!(client.opener.open(b"", &mut back).unwrap(), b"hi");
@@ -301,13 +334,22 @@ mod tests {
         for index in 0..wire.len() {
             let mut copy = wire.clone();
             copy[index] ^= 0x01;
-            assert!(server.opener.open(b"hdr", &mut copy).is_err(), "flip at {index} accepted");
+            assert!(
+                server.opener.open(b"hdr", &mut copy).is_err(),
+                "flip at {index} accepted"
+            );
         }
         let mut copy = wire.clone();
-        assert_eq!(server.opener.open(b"HDR", &mut copy), Err(CryptoError::AuthenticationFailed));
+        assert_eq!(
+            server.opener.open(b"HDR", &mut copy),
+            Err(CryptoError::AuthenticationFailed)
+        );
         // Reflected back to the sender: its opener uses the other direction's key.
         let mut copy = wire.clone();
-        assert_eq!(client.opener.open(b"hdr", &mut copy), Err(CryptoError::AuthenticationFailed));
+        assert_eq!(
+            client.opener.open(b"hdr", &mut copy),
+            Err(CryptoError::AuthenticationFailed)
+        );
         assert!(server.opener.open(b"hdr", &mut wire).is_ok());
     }
 
@@ -319,11 +361,17 @@ mod tests {
             let a = KeyExchange::new(&mut rng);
             let b = KeyExchange::new(&mut rng);
             let (ap, bp) = (a.public_key(), b.public_key());
-            (a.finish(&bp, Role::Client, b"ctx").unwrap(), b.finish(&ap, Role::Server, b"ctx").unwrap())
+            (
+                a.finish(&bp, Role::Client, b"ctx").unwrap(),
+                b.finish(&ap, Role::Server, b"ctx").unwrap(),
+            )
         };
         let mut wire = Vec::new();
         client.sealer.seal(b"", b"secret", &mut wire).unwrap();
-        assert_eq!(other_server.opener.open(b"", &mut wire), Err(CryptoError::AuthenticationFailed));
+        assert_eq!(
+            other_server.opener.open(b"", &mut wire),
+            Err(CryptoError::AuthenticationFailed)
+        );
     }
 
     #[test]
@@ -342,23 +390,41 @@ mod tests {
         assert!(server.opener.open(b"", &mut m5).is_ok());
         assert!(server.opener.open(b"", &mut m3).is_ok());
         let mut again = sealed[3].clone();
-        assert_eq!(server.opener.open(b"", &mut again), Err(CryptoError::Replayed(3)));
+        assert_eq!(
+            server.opener.open(b"", &mut again),
+            Err(CryptoError::Replayed(3))
+        );
         // Jump far ahead: older than the window is refused, unseen recent ones open.
         assert!(server.opener.open(b"", &mut sealed[1999]).is_ok());
-        assert_eq!(server.opener.open(b"", &mut sealed[4]), Err(CryptoError::Replayed(4)));
+        assert_eq!(
+            server.opener.open(b"", &mut sealed[4]),
+            Err(CryptoError::Replayed(4))
+        );
         assert!(server.opener.open(b"", &mut sealed[1990].clone()).is_ok());
-        assert_eq!(server.opener.open(b"", &mut sealed[1990]), Err(CryptoError::Replayed(1990)));
+        assert_eq!(
+            server.opener.open(b"", &mut sealed[1990]),
+            Err(CryptoError::Replayed(1990))
+        );
         assert!(server.opener.open(b"", &mut sealed[1998].clone()).is_ok());
-        assert_eq!(server.opener.open(b"", &mut sealed[1998]), Err(CryptoError::Replayed(1998)));
+        assert_eq!(
+            server.opener.open(b"", &mut sealed[1998]),
+            Err(CryptoError::Replayed(1998))
+        );
     }
 
     #[test]
     fn truncated_and_low_order_key() {
         let (_, mut server) = pair();
         let mut short = vec![0u8; SEAL_OVERHEAD - 1];
-        assert_eq!(server.opener.open(b"", &mut short), Err(CryptoError::Truncated(SEAL_OVERHEAD - 1)));
+        assert_eq!(
+            server.opener.open(b"", &mut short),
+            Err(CryptoError::Truncated(SEAL_OVERHEAD - 1))
+        );
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let exchange = KeyExchange::new(&mut rng);
-        assert_eq!(exchange.finish(&[0u8; 32], Role::Client, b"").unwrap_err(), CryptoError::InvalidPublicKey);
+        assert_eq!(
+            exchange.finish(&[0u8; 32], Role::Client, b"").unwrap_err(),
+            CryptoError::InvalidPublicKey
+        );
     }
 }

@@ -69,7 +69,10 @@ pub enum Delivery {
 impl Delivery {
     /// True for the two reliable modes.
     pub fn is_reliable(self) -> bool {
-        matches!(self, Delivery::ReliableOrdered | Delivery::ReliableUnsequenced)
+        matches!(
+            self,
+            Delivery::ReliableOrdered | Delivery::ReliableUnsequenced
+        )
     }
 }
 
@@ -86,11 +89,17 @@ pub struct SendOptions {
 
 impl SendOptions {
     /// Reliable ordered on channel 0, clear.
-    pub const RELIABLE: SendOptions =
-        SendOptions { delivery: Delivery::ReliableOrdered, channel: 0, encrypt: false };
+    pub const RELIABLE: SendOptions = SendOptions {
+        delivery: Delivery::ReliableOrdered,
+        channel: 0,
+        encrypt: false,
+    };
     /// Unreliable unsequenced on channel 0, clear: the voice frame default.
-    pub const UNRELIABLE: SendOptions =
-        SendOptions { delivery: Delivery::UnreliableUnsequenced, channel: 0, encrypt: false };
+    pub const UNRELIABLE: SendOptions = SendOptions {
+        delivery: Delivery::UnreliableUnsequenced,
+        channel: 0,
+        encrypt: false,
+    };
 
     /// The same options on another channel.
     pub fn on_channel(self, channel: u8) -> Self {

@@ -193,3 +193,125 @@ async fn channel_handler_and_polling_client() {
     })
     .await;
 }
+
+/// A peer that stops reading fills its write queue and is disconnected; the
+/// driver never waits for it, and other peers are served meanwhile.
+#[tokio::test]
+async fn peer_that_stops_reading_is_disconnected() {
+    use std::sync::Arc;
+    use std::time::Instant;
+    use transport::{Connection, ConnectionEvent, DisconnectReason};
+    guard(async {
+        let mut server = start(vec![listener(Protocol::Tcp, None, None)]).await;
+        let address = server.addresses[0].1;
+
+        // A hand-driven client: the sans-IO connection over a raw TCP stream.
+        let mut tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut connection = Connection::connect(Instant::now(), Arc::default(), Protocol::Tcp, 1);
+        let mut buf = Vec::new();
+        let mut connected = false;
+        for _ in 0..20 {
+            while let Some(size) = connection.poll_transmit(Instant::now(), &mut buf) {
+                tcp.write_all(&(size as u32).to_be_bytes()).await.unwrap();
+                tcp.write_all(&buf[..size]).await.unwrap();
+            }
+            if std::iter::from_fn(|| connection.poll_event())
+                .any(|e| e == ConnectionEvent::Connected)
+            {
+                connected = true;
+                break;
+            }
+            let mut header = [0u8; 4];
+            tokio::time::timeout(WAIT, tcp.read_exact(&mut header))
+                .await
+                .unwrap()
+                .unwrap();
+            let mut frame = vec![0u8; u32::from_be_bytes(header) as usize];
+            tcp.read_exact(&mut frame).await.unwrap();
+            connection.handle_datagram(Instant::now(), &frame);
+        }
+        assert!(connected, "raw client completed the handshake");
+        let stuck = server.wait_connected().await;
+
+        // It never reads again; the server floods it.
+        let (client, mut events) =
+            Client::connect(&server.url(Protocol::Tcp, ""), client_config(None))
+                .await
+                .unwrap();
+        server.wait_connected().await;
+        for _ in 0..12 {
+            server
+                .control
+                .command(loopback_support::TestCommand::Flood(stuck, 500, 16 * 1024))
+                .unwrap();
+        }
+        let gone = server
+            .wait_for("the stuck peer's disconnect", |e| {
+                e.peer == stuck && matches!(e.event, ConnectionEvent::Disconnected(_))
+            })
+            .await;
+        assert!(
+            matches!(
+                gone.event,
+                ConnectionEvent::Disconnected(DisconnectReason::Transport(_))
+            ),
+            "{gone:?}"
+        );
+        client
+            .send(
+                bytes::Bytes::from_static(b"echo:alive"),
+                SendOptions::RELIABLE,
+            )
+            .unwrap();
+        assert_eq!(&client_message(&mut events).await.payload[..], b"re:alive");
+        drop(tcp);
+        server.stop().await;
+    })
+    .await;
+}
+
+/// A TCP client reaching a WebSocket port is told it is one.
+#[tokio::test]
+async fn tcp_client_to_websocket_port_says_so() {
+    guard(async {
+        let server = start(vec![listener(Protocol::Ws, Some("/Master"), None)]).await;
+        let address = server.addresses[0].1;
+        let error = Client::connect(&format!("tcp://{address}"), client_config(None))
+            .await
+            .unwrap_err();
+        println!("{error}");
+        assert!(matches!(error, ConnectError::Protocol { .. }), "{error}");
+        assert!(error.to_string().contains("ws://host:port/path"), "{error}");
+        server.stop().await;
+    })
+    .await;
+}
+
+/// A port that accepts TCP but answers with something else than this protocol.
+#[tokio::test]
+async fn wrong_greeting_is_a_protocol_error() {
+    guard(async {
+        let impostor = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = impostor.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = impostor.accept().await.unwrap();
+            let mut request = [0u8; 64];
+            let _ = stream.read(&mut request).await;
+            // A well-formed frame holding garbage.
+            let _ = stream
+                .write_all(&[0, 0, 0, 6, 0xba, 0xad, 0xf0, 0x0d, 0, 1])
+                .await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let config = transport::runtime::ClientConfig {
+            connect_timeout: Duration::from_secs(2),
+            ..client_config(None)
+        };
+        let error = Client::connect(&format!("tcp://{address}"), config)
+            .await
+            .unwrap_err();
+        println!("{error}");
+        assert!(matches!(error, ConnectError::Protocol { .. }), "{error}");
+    })
+    .await;
+}

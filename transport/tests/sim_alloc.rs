@@ -47,7 +47,7 @@ fn unreliable_send_path_does_not_allocate_per_message() {
     let header = [1u8, 2, 3];
     let payload = [0x55u8; 80];
     let mut buf = Vec::with_capacity(2048);
-    let mut frame = |sim: &mut Sim, buf: &mut Vec<u8>| {
+    let frame = |sim: &mut Sim, buf: &mut Vec<u8>| {
         sim.now += Duration::from_millis(20);
         let now = sim.now;
         sim.clients[0]

@@ -308,3 +308,52 @@ fn invalid_public_key_fails_the_exchange() {
         Some(1049)
     );
 }
+
+#[test]
+fn both_sides_starting_the_exchange_still_agree() {
+    let mut sim = sim(TransportConfig::default(), 6);
+    let now = sim.now;
+    let peer = sim.server_peer(0);
+    sim.server.establish_encryption(now, peer);
+    establish(&mut sim);
+    let now = sim.now;
+    sim.server
+        .send(now, peer, SECRET, SendOptions::RELIABLE.encrypted(true))
+        .unwrap();
+    sim.clients[0]
+        .connection
+        .send(now, SECRET, SendOptions::RELIABLE.encrypted(true))
+        .unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert_eq!(sim.client_messages(0).len(), 1);
+    assert_eq!(sim.server_messages().len(), 1);
+}
+
+#[test]
+fn repeated_establish_is_harmless() {
+    let mut sim = sim(TransportConfig::default(), 7);
+    let now = sim.now;
+    sim.clients[0].connection.establish_encryption(now);
+    sim.clients[0].connection.establish_encryption(now);
+    establish(&mut sim);
+    let now = sim.now;
+    sim.clients[0].connection.establish_encryption(now);
+    sim.flush();
+    let established = sim.clients[0]
+        .events
+        .iter()
+        .filter(|e| **e == ConnectionEvent::EncryptionEstablished)
+        .count();
+    assert_eq!(established, 2, "one per completed request");
+    assert!(!sim.clients[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, ConnectionEvent::EncryptionFailedToEstablish(_))));
+    let now = sim.now;
+    sim.clients[0]
+        .connection
+        .send(now, SECRET, SendOptions::RELIABLE.encrypted(true))
+        .unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert_eq!(sim.server_messages().len(), 1);
+}

@@ -100,7 +100,7 @@ proptest! {
             let delivery = wire::delivery_from_code(delivery);
             let fragment = (kind == wire::kind::FRAGMENT).then_some(FragmentInfo { count: count % 2000, index: index % 2000, total: total % 2_000_000, offset: offset % 2_000_000 });
             wire::put_data_header(&mut datagram, kind & 7, delivery, false, channel % 3, len, Some(sequence % 600), fragment);
-            datagram.extend(std::iter::repeat(0x41).take(len));
+            datagram.resize(datagram.len() + len, 0x41);
             let now = sim.now;
             sim.server.handle_datagram(now, from, &datagram);
             sim.flush();

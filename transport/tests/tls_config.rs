@@ -256,6 +256,28 @@ fn unknown_cipher_lists_known_names() {
     let report = load_server_config(&s, dir.path(), &[]).unwrap().report;
     assert_eq!(report.cipher_suites, vec!["TLS13_AES_256_GCM_SHA384"]);
     assert_eq!(report.protocol_versions, vec!["TLS1.3"]);
+    // TLS 1.2 only with RSA suites cannot serve the ECDSA key gen-cert makes.
+    let s = ServerTlsSettings {
+        cipher_list: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+        max_protocol_version: Some(TlsVersion::Tls12),
+        ..settings()
+    };
+    let err = load_server_config(&s, dir.path(), &[]).unwrap_err();
+    assert!(matches!(err, TlsError::ProtocolSettings { .. }), "{err:?}");
+    assert!(err.to_string().contains("ECDSA"), "{err}");
+    // DEFAULT with TLS 1.2 only reports only TLS 1.2 suites.
+    let s = ServerTlsSettings {
+        max_protocol_version: Some(TlsVersion::Tls12),
+        ..settings()
+    };
+    let report = load_server_config(&s, dir.path(), &[]).unwrap().report;
+    assert!(
+        report
+            .cipher_suites
+            .iter()
+            .all(|s| s.starts_with("TLS_ECDHE_")),
+        "{report}"
+    );
 }
 
 #[test]
@@ -328,6 +350,70 @@ fn several_certificates_need_a_default_domain() {
     ));
     s.default_domain = Some("a.example.test".into());
     let report = load_server_config(&s, dir.path(), &[]).unwrap().report;
+    // An entry whose certificate does not cover its domain is a mistake.
+    let mut swapped = s.clone();
+    swapped.certificates[0].certificate = Some("b.pem".into());
+    swapped.default_domain = None;
+    swapped.certificates.truncate(1);
+    let err = load_server_config(&swapped, dir.path(), &[]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("configured for domain \"a.example.test\""),
+        "{err}"
+    );
     assert_eq!(report.certificates.len(), 2);
     assert!(report.to_string().contains("[default]"), "{report}");
+}
+
+#[test]
+fn client_trust_settings_errors_name_the_problem() {
+    use transport::runtime::tls::{client_config, ClientTlsConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("certs/server-ca.pem");
+    let err = client_config(&ClientTlsConfig {
+        extra_ca_files: vec![missing.clone()],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, TlsError::FileMissing { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&missing.display().to_string()),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("empty.pem"), "not a certificate\n").unwrap();
+    let err = client_config(&ClientTlsConfig {
+        extra_ca_files: vec![dir.path().join("empty.pem")],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("BEGIN CERTIFICATE"), "{err}");
+
+    let err = client_config(&ClientTlsConfig {
+        disable_system_roots: true,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(err, TlsError::NoTrustAnchors);
+    assert!(err.to_string().contains("--ca-file"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn rewriting_a_key_file_makes_it_private_again() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("certs/server.pem");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, "old").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    write_generated(&cert_for("voice.example.test"), &file, None).unwrap();
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let ca = std::fs::metadata(dir.path().join("certs/server-ca.pem")).unwrap();
+    assert_eq!(
+        ca.permissions().mode() & 0o777,
+        0o644,
+        "the authority file is public"
+    );
 }

@@ -44,6 +44,7 @@ pub fn check_str(text: &str, config_dir: &std::path::Path) -> Result<Config, Con
         }
     };
     let mut problems = Vec::new();
+    let mut removed_paths: Vec<Vec<Segment>> = Vec::new();
     let mut current = text.to_owned();
     let config = loop {
         match toml::from_str::<Config>(&current) {
@@ -62,16 +63,31 @@ pub fn check_str(text: &str, config_dir: &std::path::Path) -> Result<Config, Con
                     .as_ref()
                     .map(|p| join_path(p))
                     .unwrap_or_else(|| "(file)".into());
-                problems.push(LocatedProblem {
-                    line,
-                    problem: Problem {
-                        path: shown,
-                        message,
-                        fix,
-                    },
-                });
+                // A required key we removed ourselves (its value was wrong) is
+                // reported once, not again as missing.
+                let consequence = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next())
+                    .zip(path.as_ref())
+                    .is_some_and(|(field, p)| {
+                        removed_paths
+                            .contains(&[p.clone(), vec![Segment::Key(field.to_owned())]].concat())
+                    });
+                if !consequence {
+                    problems.push(LocatedProblem {
+                        line,
+                        problem: Problem {
+                            path: shown,
+                            message,
+                            fix,
+                        },
+                    });
+                }
+                if let Some(p) = &path {
+                    removed_paths.push(p.clone());
+                }
                 let removed = match &path {
-                    Some(p) if problems.len() < MAX_PARSE_ERRORS => remove_path(&current, p),
+                    Some(p) if removed_paths.len() < MAX_PARSE_ERRORS => remove_path(&current, p),
                     _ => None,
                 };
                 match removed {
@@ -88,6 +104,7 @@ pub fn check_str(text: &str, config_dir: &std::path::Path) -> Result<Config, Con
             problems.push(LocatedProblem { line, problem });
         }
     }
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(ConfigError::Invalid(problems)),

@@ -101,8 +101,14 @@ pub struct RoleHandler<L: RoleLogic> {
     limits: LimitsConfig,
     codec_limits: Limits,
     peers: HashMap<PeerHandle, (Protocol, PeerLimiter)>,
+    /// Peers being disconnected for abuse: (when, peer). Their messages are
+    /// ignored; the disconnect waits so that the error response goes out first.
+    closing: std::collections::VecDeque<(Instant, PeerHandle)>,
     buf: Vec<u8>,
 }
+
+/// How long an abusive peer's error response may take before the disconnect.
+const DISCONNECT_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
 
 impl<L: RoleLogic> std::fmt::Debug for RoleHandler<L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,6 +133,7 @@ impl<L: RoleLogic> RoleHandler<L> {
             limits,
             codec_limits,
             peers: HashMap::new(),
+            closing: Default::default(),
             buf: Vec::with_capacity(2048),
         }
     }
@@ -144,7 +151,10 @@ impl<L: RoleLogic> RoleHandler<L> {
         let meta = MessageMeta {
             delivery: received.delivery,
             channel: received.channel,
-            encrypted: received.encrypted,
+            // Over WSS, TLS encrypts everything: a message is encrypted
+            // whether or not the sender asked for AES on top.
+            encrypted: received.encrypted
+                || self.peers.get(&peer).is_some_and(|(protocol, _)| protocol.is_secure()),
             size,
         };
         let mut out =
@@ -184,7 +194,7 @@ impl<L: RoleLogic> RoleHandler<L> {
                         error::OPERATION_LIMIT_REACHED,
                         "disconnected: rate limits exceeded repeatedly",
                     );
-                    out.disconnect(now, peer);
+                    self.closing.push_back((now + DISCONNECT_LINGER, peer));
                     return;
                 }
             }
@@ -296,12 +306,23 @@ impl<L: RoleLogic> ServerHandler for RoleHandler<L> {
     }
 
     fn handle_timeout(&mut self, now: Instant, endpoint: &mut Endpoint) {
+        while let Some(&(at, peer)) = self.closing.front() {
+            if at > now {
+                break;
+            }
+            self.closing.pop_front();
+            endpoint.disconnect(now, peer);
+        }
         let mut out =
             EndpointOutbox::new(endpoint, &mut self.buf, &self.codec_limits, &self.metrics);
         self.logic.handle_timeout(now, &mut out);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.logic.poll_timeout()
+        let closing = self.closing.front().map(|(t, _)| *t);
+        match (self.logic.poll_timeout(), closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

@@ -396,6 +396,8 @@ impl Connection {
 
     /// Starts the X25519 key exchange; ends in `EncryptionEstablished` or
     /// `EncryptionFailedToEstablish`. Over WSS it succeeds at once (TLS).
+    /// Calling it again while the exchange runs does nothing; once established
+    /// it reports `EncryptionEstablished` again; after a failure it retries.
     pub fn establish_encryption(&mut self, now: Instant) {
         let now = self.advance_clock(now);
         self.start_key_exchange(now);
@@ -519,11 +521,11 @@ impl Connection {
 
     /// True when the connection ended and every datagram it owes is out.
     pub(crate) fn is_drained(&self) -> bool {
-        self.state == ConnectionState::Disconnected
-            && self
-                .simulation
-                .as_ref()
-                .map_or(true, |s| s.next_release().is_none())
+        let simulation_idle = match &self.simulation {
+            Some(simulation) => simulation.next_release().is_none(),
+            None => true,
+        };
+        self.state == ConnectionState::Disconnected && simulation_idle
     }
 
     /// The stream under the connection closed.

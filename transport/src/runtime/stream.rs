@@ -27,6 +27,9 @@ pub const FRAME_HEADER_ALLOWANCE: usize = 1024;
 /// is disconnected (the driver never waits for a slow peer). Defaults to 1024.
 pub const WRITE_QUEUE_FRAMES: usize = 1024;
 
+/// How long one write may stall (peer not reading) before the stream is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long the writer may take to flush its queue when the stream is closed.
 pub const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -215,6 +218,24 @@ pub fn websocket_config(frame_limit: usize) -> WebSocketConfig {
     }
 }
 
+/// A task handle that aborts the task when dropped (so that a dropped driver
+/// never leaves readers or listeners behind).
+#[derive(Debug)]
+pub struct AbortOnDrop(pub JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Stops the task now.
+    pub fn abort(&self) {
+        self.0.abort();
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The running tasks of one link.
 #[derive(Debug)]
 pub struct LinkTasks {
@@ -222,8 +243,8 @@ pub struct LinkTasks {
     pub writer: mpsc::Sender<Bytes>,
     /// The writer task (finishes after flushing once `writer` is dropped).
     pub writer_task: JoinHandle<()>,
-    /// The reader task (aborted when the peer is removed).
-    pub reader_task: JoinHandle<()>,
+    /// The reader task (aborted when the peer is removed, or when this is dropped).
+    pub reader_task: AbortOnDrop,
 }
 
 /// Spawns the reader and writer tasks of `link`. Frames go to `inbound` tagged with
@@ -239,12 +260,12 @@ pub fn spawn_link(
     match link {
         StreamLink::Framed(io) => {
             let (read_half, write_half) = tokio::io::split(io);
-            let reader_task = tokio::spawn(read_framed(
+            let reader_task = AbortOnDrop(tokio::spawn(read_framed(
                 read_half,
                 stream,
                 FrameDecoder::new(frame_limit),
                 inbound,
-            ));
+            )));
             let writer_task = tokio::spawn(write_framed(write_half, queue));
             LinkTasks {
                 writer,
@@ -254,7 +275,7 @@ pub fn spawn_link(
         }
         StreamLink::WebSocket(socket) => {
             let (sink, source) = socket.split();
-            let reader_task = tokio::spawn(read_websocket(source, stream, inbound));
+            let reader_task = AbortOnDrop(tokio::spawn(read_websocket(source, stream, inbound)));
             let writer_task = tokio::spawn(write_websocket(sink, queue));
             LinkTasks {
                 writer,
@@ -316,13 +337,20 @@ async fn write_framed(mut io: tokio::io::WriteHalf<BoxedIo>, mut queue: mpsc::Re
                 Err(_) => break,
             }
         }
-        if let Err(error) = io.write_all(&out).await {
-            tracing::debug!(%error, "stream write failed");
-            return;
-        }
-        out.clear();
-        if io.flush().await.is_err() {
-            return;
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            io.write_all(&out).await?;
+            io.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => out.clear(),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "stream write failed");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("stream write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, io.shutdown()).await;
@@ -373,17 +401,25 @@ async fn write_websocket(
     mut queue: mpsc::Receiver<Bytes>,
 ) {
     while let Some(frame) = queue.recv().await {
-        if let Err(error) = sink.feed(Message::Binary(frame.to_vec())).await {
-            tracing::debug!(%error, "WebSocket write failed");
-            return;
-        }
-        while let Ok(frame) = queue.try_recv() {
-            if sink.feed(Message::Binary(frame.to_vec())).await.is_err() {
+        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+            sink.feed(Message::Binary(Vec::from(frame))).await?;
+            while let Ok(frame) = queue.try_recv() {
+                sink.feed(Message::Binary(Vec::from(frame))).await?;
+            }
+            sink.flush().await
+        });
+        match written.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "WebSocket write failed");
                 return;
             }
-        }
-        if sink.flush().await.is_err() {
-            return;
+            Err(_) => {
+                tracing::warn!(
+                    "WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream"
+                );
+                return;
+            }
         }
     }
     let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, sink.close()).await;

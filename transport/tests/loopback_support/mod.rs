@@ -33,6 +33,8 @@ pub async fn guard<F: std::future::Future<Output = ()>>(test: F) {
 pub enum TestCommand {
     /// Send to a peer.
     SendTo(PeerHandle, Vec<u8>, SendOptions),
+    /// Send `count` reliable messages of `size` bytes to a peer (errors ignored).
+    Flood(PeerHandle, usize, usize),
 }
 
 /// `echo:X` is answered with `re:X` (same delivery, channel and encryption);
@@ -79,6 +81,17 @@ impl ServerHandler for TestHandler {
                 endpoint
                     .send(now, peer, &payload, options)
                     .expect("command send");
+            }
+            TestCommand::Flood(peer, count, size) => {
+                let payload = vec![0x5a; size];
+                for _ in 0..count {
+                    if endpoint
+                        .send(now, peer, &payload, SendOptions::RELIABLE)
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
             }
         }
     }
@@ -183,6 +196,12 @@ impl TestServer {
             ConnectionEvent::Message(message) => (event.peer, message),
             _ => unreachable!(),
         }
+    }
+
+    /// Drops the running server abruptly (no goodbye), as a crash would.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     /// Stops the server and waits for `run` to return.

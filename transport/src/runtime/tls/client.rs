@@ -42,9 +42,12 @@ pub fn client_config(config: &ClientTlsConfig) -> Result<Arc<rustls::ClientConfi
 pub(crate) fn root_store(config: &ClientTlsConfig) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     if !config.disable_system_roots {
-        let native = rustls_native_certs::load_native_certs();
+        // Loaded once per process: reading and parsing the system store takes milliseconds.
+        static NATIVE: std::sync::OnceLock<Vec<CertificateDer<'static>>> =
+            std::sync::OnceLock::new();
+        let native = NATIVE.get_or_init(|| rustls_native_certs::load_native_certs().certs);
         // Individual unreadable system certificates are not the user's problem here.
-        let _ = roots.add_parsable_certificates(native.certs);
+        let _ = roots.add_parsable_certificates(native.iter().cloned());
     }
     for path in &config.extra_ca_files {
         let text = read_file(path, "CA certificate", "pass the certificate file the server uses (e.g. certs/server.pem made by `voice-server gen-cert`)")?;
@@ -119,7 +122,7 @@ impl ServerCertVerifier for PinningVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let fingerprint = certificate_fingerprint_sha256(end_entity);
-        if self.pins.iter().any(|pin| *pin == fingerprint) {
+        if self.pins.contains(&fingerprint) {
             return Ok(ServerCertVerified::assertion());
         }
         match &self.fallback {

@@ -12,8 +12,9 @@ pub enum TlsError {
     /// (typically a self-signed certificate from `voice-server gen-cert`).
     #[error(
         "the certificate of {host}:{port} is not trusted ({detail}). If it is a self-signed certificate \
-         (voice-server gen-cert), trust it: pass `--ca-file certs/server.pem` (ClientTlsConfig.extra_ca_files), \
-         or pin its SHA-256 fingerprint (ClientTlsConfig.pinned_sha256), or import it into the operating \
+         (voice-server gen-cert), trust it: pass `--ca-file certs/server-ca.pem` (ClientTlsConfig.extra_ca_files; \
+         on the server machine `--ca-file certs/server.pem` works too, but never copy server.pem elsewhere: it \
+         holds the private key), or pin its SHA-256 fingerprint (ClientTlsConfig.pinned_sha256), or import it into the operating \
          system's trust store; for browsers visit https://{host}:{port} once and accept it, or import the \
          certificate as an authority"
     )]
@@ -54,6 +55,21 @@ pub enum TlsError {
         port: u16,
         /// "expired on ..." or "is not valid before ...".
         detail: String,
+    },
+    /// The server certificate is marked as an authority (basicConstraints CA:TRUE,
+    /// what `openssl req -x509` makes by default), which TLS clients refuse as a
+    /// server certificate even when trusted.
+    #[error(
+        "the certificate of {host}:{port} is marked as a certificate authority (basicConstraints CA:TRUE, the \
+         default of `openssl req -x509`), and TLS clients refuse such a certificate as a server certificate. \
+         Regenerate it with `voice-server gen-cert` (or add `-addext basicConstraints=critical,CA:FALSE` to the \
+         openssl command), or pin its SHA-256 fingerprint (ClientTlsConfig.pinned_sha256)"
+    )]
+    CaAsServerCertificate {
+        /// Host the client connected to.
+        host: String,
+        /// Port the client connected to.
+        port: u16,
     },
     /// Client and server share no TLS protocol version.
     #[error(
@@ -97,7 +113,7 @@ pub enum TlsError {
     /// The client configuration trusts nothing (system roots disabled, no CA, no pin).
     #[error(
         "no trusted certificates: system roots are disabled and no extra CA or pinned fingerprint is set; \
-         add `--ca-file certs/server.pem` (ClientTlsConfig.extra_ca_files) or a pinned fingerprint, or \
+         add `--ca-file certs/server-ca.pem` (ClientTlsConfig.extra_ca_files) or a pinned fingerprint, or \
          re-enable the system roots"
     )]
     NoTrustAnchors,
@@ -222,6 +238,7 @@ impl TlsError {
             self,
             Self::NotTrusted { .. }
                 | Self::NameMismatch { .. }
+                | Self::CaAsServerCertificate { .. }
                 | Self::CertificateDates { .. }
                 | Self::VersionNotAccepted { .. }
                 | Self::WrongScheme { .. }
@@ -335,6 +352,9 @@ fn classify_certificate_error(
                 super::format_unix_time(not_before.as_secs() as i64)
             ),
         },
+        CertificateError::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+            TlsError::CaAsServerCertificate { host, port }
+        }
         CertificateError::NotValidYet => TlsError::CertificateDates {
             host,
             port,
@@ -350,6 +370,56 @@ fn clean_presented(text: &str) -> String {
     match (text.find('"'), text.rfind('"')) {
         (Some(start), Some(end)) if end > start => text[start + 1..end].to_string(),
         _ => text.to_string(),
+    }
+}
+
+/// One line for the server log explaining a failed server-side handshake (as
+/// tokio-rustls' acceptor reports it), with what the client or the operator
+/// should do. `peer` identifies the client (address, or a redacted form).
+pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> String {
+    let Some(inner) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return match err.kind() {
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => format!(
+                "client {peer} closed the connection during the TLS handshake (a client rejecting the \
+                 certificate, or a port scanner)"
+            ),
+            _ => format!("TLS handshake with client {peer} failed: {err}"),
+        };
+    };
+    match inner {
+        rustls::Error::InvalidMessage(_) | rustls::Error::PeerSentOversizedRecord => format!(
+            "client {peer} did not speak TLS ({inner}): probably a ws:// or plain TCP client on this wss:// \
+             port; it should use wss://"
+        ),
+        rustls::Error::PeerIncompatible(
+            PeerIncompatible::SupportedVersionsExtensionRequired
+            | PeerIncompatible::Tls12NotOffered
+            | PeerIncompatible::Tls12NotOfferedOrEnabled,
+        )
+        | rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => format!(
+            "client {peer} offers no TLS version this listener accepts ({inner}); update the client or lower \
+             min_protocol_version"
+        ),
+        rustls::Error::PeerIncompatible(PeerIncompatible::NoCipherSuitesInCommon) => format!(
+            "client {peer} shares no cipher suite with this listener ({inner}); widen cipher_list (or use DEFAULT)"
+        ),
+        rustls::Error::AlertReceived(
+            AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::CertificateExpired,
+        ) => format!(
+            "client {peer} rejected this server's certificate ({inner}): it does not trust it or the name does \
+             not match; give clients the authority file (voice-server gen-cert prints how) or use a certificate \
+             from a public authority"
+        ),
+        rustls::Error::NoApplicationProtocol => format!(
+            "client {peer} offered no ALPN protocol this listener announces ({inner})"
+        ),
+        _ => format!("TLS handshake with client {peer} failed: {inner}"),
     }
 }
 
@@ -374,7 +444,8 @@ mod tests {
 
     #[test]
     fn classification_table() {
-        let cases: Vec<(rustls::Error, fn(&TlsError) -> bool)> = vec![
+        type Check = fn(&TlsError) -> bool;
+        let cases: Vec<(rustls::Error, Check)> = vec![
             (
                 rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
                 |e| matches!(e, TlsError::NotTrusted { .. }),

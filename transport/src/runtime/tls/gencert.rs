@@ -360,14 +360,24 @@ pub fn next_steps_text(cert: &GeneratedCert, files: &[PathBuf], port: u16) -> St
     text.push_str("Serve it: a listener with `secure = true` loads certs/server.pem next to the config file by default.\n\n");
     text.push_str("Make clients trust it:\n");
     text.push_str(&format!(
-        "  - Rust client: ClientTlsConfig {{ extra_ca_files: vec![\"{cert_file}\".into()], .. }},\n    \
+        "  Give clients {ca_file} (public). {cert_file} also works as a CA file on this machine, but never \
+         copy it elsewhere: it holds the private key.\n"
+    ));
+    text.push_str(&format!(
+        "  - Rust client: ClientTlsConfig {{ extra_ca_files: vec![\"{ca_file}\".into()], .. }},\n    \
          or pin the fingerprint above (ClientTlsConfig.pinned_sha256)\n"
     ));
     text.push_str(&format!(
-        "  - push-to-talk / loadtest examples: --ca-file {cert_file}\n"
+        "  - push-to-talk / loadtest examples: --ca-file {ca_file}\n"
     ));
+    // SNI carries names only: no -servername for an IP address.
+    let servername = if host.parse::<IpAddr>().is_ok() {
+        String::new()
+    } else {
+        format!(" -servername {host}")
+    };
     text.push_str(&format!(
-        "  - check with OpenSSL: openssl s_client -connect {url_host}:{port} -servername {host} -CAfile {ca_file}\n"
+        "  - check with OpenSSL: openssl s_client -connect {url_host}:{port}{servername} -CAfile {ca_file}\n"
     ));
     text.push_str(&format!(
         "  - browsers: import {ca_file} as an authority (Chrome: chrome://settings/certificates, Authorities, \
@@ -415,6 +425,32 @@ mod tests {
         assert!(ca.is_ca());
         assert!(!generated.spki_sha256_base64.is_empty());
         assert!(!format!("{generated:?}").contains("PRIVATE KEY"));
+    }
+
+    #[test]
+    fn next_steps_name_files_fingerprints_and_tools() {
+        let generated = generate_self_signed(&GenCertOptions::default()).unwrap();
+        let files = vec![
+            PathBuf::from("certs/server.pem"),
+            PathBuf::from("certs/server-ca.pem"),
+        ];
+        let text = next_steps_text(&generated, &files, 19093);
+        for expected in [
+            "--ca-file certs/server-ca.pem",
+            "openssl s_client -connect localhost:19093 -servername localhost -CAfile certs/server-ca.pem",
+            "chrome://settings/certificates",
+            "https://localhost:19093",
+            "extra_ca_files",
+            "pinned_sha256",
+            "keep it secret",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+        assert!(text.contains(&format!(
+            "--ignore-certificate-errors-spki-list={}",
+            generated.spki_sha256_base64
+        )));
+        assert!(text.contains(&format_fingerprint(&generated.fingerprint_sha256)));
     }
 
     #[test]

@@ -13,24 +13,62 @@
 //!
 //! Every configuration is built with [`provider`] (ring) explicitly; nothing here
 //! installs or relies on a process-wide default crypto provider.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use transport::runtime::tls::*;
+//!
+//! # async fn example() -> Result<(), TlsError> {
+//! // voice-server gen-cert
+//! let cert = generate_self_signed(&GenCertOptions::default())?;
+//! let files = write_generated(&cert, Path::new("certs/server.pem"), None)?;
+//! println!("{}", next_steps_text(&cert, &files, 19093));
+//!
+//! // A listener with `secure = true` and default TLS settings.
+//! let loaded = load_server_config(&ServerTlsSettings::default(), Path::new("."), &["http/1.1"])?;
+//! println!("{}", loaded.report); // versions, suites, certificates, expiry warnings
+//! let _acceptor = tokio_rustls::TlsAcceptor::from(loaded.config);
+//!
+//! // A client trusting that certificate.
+//! let trust = ClientTlsConfig { extra_ca_files: vec!["certs/server-ca.pem".into()], ..Default::default() };
+//! let config = client_config(&trust)?;
+//! let tcp = tokio::net::TcpStream::connect("127.0.0.1:19093").await.map_err(|e| TlsError::Other(e.to_string()))?;
+//! let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+//! match tokio_rustls::TlsConnector::from(config).connect(name, tcp).await {
+//!     Ok(_stream) => {}
+//!     Err(e) => return Err(classify_client_error(&e, "localhost", 19093)), // says what to do
+//! }
+//!
+//! // voice-server doctor wss://localhost:19093/Master
+//! for check in diagnose("wss://localhost:19093/Master", &trust).await {
+//!     println!("{check}");
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod client;
 mod doctor;
 mod errors;
 mod gencert;
 mod pem;
+mod report;
 mod server;
 
 pub use client::client_config;
-// pub use doctor::{diagnose, diagnose_with_greeting, DoctorCheck, DoctorIo, DoctorStream};
-pub use errors::{classify_client_error, classify_rustls_error, response_looks_like_tls, TlsError};
+pub use doctor::{diagnose, diagnose_with_greeting, DoctorCheck, DoctorIo, DoctorStream};
+pub use errors::{
+    classify_client_error, classify_rustls_error, describe_server_handshake_error,
+    response_looks_like_tls, TlsError,
+};
 pub use gencert::{
     generate_self_signed, next_steps_text, write_generated, GenCertOptions, GeneratedCert,
     KeyAlgorithm,
 };
+pub use report::{CertificateReport, TlsReport, EXPIRY_WARNING_DAYS};
 pub use server::{
-    load_server_config, CertificateReport, DomainCertificate, LoadedServerTls, ServerTlsSettings,
-    TlsReport, TlsVersion,
+    load_server_config, load_server_config_reloadable, DomainCertificate, LoadedServerTls,
+    ServerTlsSettings, TlsReloader, TlsVersion,
 };
 
 use sha2::{Digest, Sha256};

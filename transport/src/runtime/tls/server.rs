@@ -2,6 +2,8 @@
 //! configuration with SNI, and a report to log.
 
 use super::pem::{read_certificates_pem, read_file, read_private_key};
+use super::report::{CertificateReport, TlsReport};
+use super::EXPIRY_WARNING_DAYS;
 use super::{certificate_names, format_unix_time, name_matches, unix_now, TlsError};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
@@ -11,10 +13,7 @@ use rustls::SupportedProtocolVersion;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-/// Certificates expiring within this many days are flagged in the [`TlsReport`].
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
+use std::sync::{Arc, RwLock};
 
 /// A TLS protocol version as written in the settings (`"TLS12"`, `"TLS13"`).
 /// The old versions parse so that the error can say why they are refused.
@@ -54,6 +53,24 @@ impl TlsVersion {
 /// have defaults, so a listener needs only `secure = true` (in the server's
 /// listener section) and a `certs/server.pem` next to the config file, as
 /// `voice-server gen-cert` writes it.
+///
+/// ```toml
+/// # A certificate from Let's Encrypt, TLS 1.3 only:
+/// certificate_path = "/etc/letsencrypt/live/voice.example.com"
+/// certificate = "fullchain.pem"
+/// key = "privkey.pem"
+/// min_protocol_version = "TLS13"
+///
+/// # Or one certificate per domain (SNI), files in certs/ next to the config:
+/// # default_domain = "voice.example.com"
+/// # [[certificates]]
+/// # domain = "voice.example.com"            # certificate defaults to voice.example.com.pem
+/// # [[certificates]]
+/// # domain = "*.eu.example.com"
+/// # certificate = "eu.pem"
+/// # key = "eu.key"
+/// # password = "..."                         # for an encrypted PKCS#8 key
+/// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerTlsSettings {
@@ -180,91 +197,6 @@ pub struct LoadedServerTls {
     pub report: TlsReport,
 }
 
-/// What a loaded TLS configuration serves (`Display` prints it over several lines).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsReport {
-    /// Protocol versions accepted, e.g. `["TLS1.2", "TLS1.3"]`.
-    pub protocol_versions: Vec<String>,
-    /// Cipher suites offered, in preference order.
-    pub cipher_suites: Vec<String>,
-    /// ALPN protocols announced.
-    pub alpn: Vec<String>,
-    /// Each certificate served.
-    pub certificates: Vec<CertificateReport>,
-    /// The domain served to clients without (or with an unknown) SNI name.
-    pub default_domain: Option<String>,
-}
-
-/// One served certificate, for the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateReport {
-    /// The certificate file.
-    pub file: PathBuf,
-    /// The domain it was configured for (several-certificates form), if any.
-    pub domain: Option<String>,
-    /// Subject distinguished name.
-    pub subject: String,
-    /// Subject Alternative Names (DNS names and IP addresses).
-    pub names: Vec<String>,
-    /// End of validity, as text (UTC).
-    pub not_after: String,
-    /// Days until it expires (rounded down).
-    pub days_left: i64,
-    /// True if it expires within [`EXPIRY_WARNING_DAYS`] days.
-    pub expires_soon: bool,
-    /// Certificates in the served chain (server certificate included).
-    pub chain_length: usize,
-}
-
-impl TlsReport {
-    /// Human-readable warnings (certificates expiring soon), empty if none.
-    pub fn warnings(&self) -> Vec<String> {
-        self.certificates
-            .iter()
-            .filter(|c| c.expires_soon)
-            .map(|c| {
-                format!(
-                    "certificate {:?} ({}) expires in {} days, on {}: renew it",
-                    c.file,
-                    c.names.join(", "),
-                    c.days_left,
-                    c.not_after
-                )
-            })
-            .collect()
-    }
-}
-
-impl fmt::Display for TlsReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "TLS versions: {}", self.protocol_versions.join(", "))?;
-        writeln!(f, "TLS cipher suites: {}", self.cipher_suites.join(", "))?;
-        if !self.alpn.is_empty() {
-            writeln!(f, "TLS ALPN: {}", self.alpn.join(", "))?;
-        }
-        for cert in &self.certificates {
-            let default = match (&self.default_domain, &cert.domain) {
-                (Some(d), Some(c)) if d == c => " [default]",
-                _ => "",
-            };
-            writeln!(
-                f,
-                "TLS certificate {}{default}: subject {}; names {}; valid until {} ({} days left); chain of {}",
-                cert.file.display(),
-                cert.subject,
-                cert.names.join(", "),
-                cert.not_after,
-                cert.days_left,
-                cert.chain_length
-            )?;
-        }
-        for warning in self.warnings() {
-            writeln!(f, "WARNING: {warning}")?;
-        }
-        Ok(())
-    }
-}
-
 /// Loads `settings` into a rustls server configuration. `config_dir` is the
 /// config file's folder (relative paths start there); `alpn` lists the ALPN
 /// protocols to announce (e.g. `&["http/1.1"]` for WSS; empty for none).
@@ -279,11 +211,104 @@ pub fn load_server_config(
     config_dir: &Path,
     alpn: &[&str],
 ) -> Result<LoadedServerTls, TlsError> {
+    load_server_config_reloadable(settings, config_dir, alpn).map(|(loaded, _)| loaded)
+}
+
+/// [`load_server_config`], plus a [`TlsReloader`] that re-reads the certificate
+/// and key files later (e.g. after a Let's Encrypt renewal, on SIGHUP) and swaps
+/// them into the running configuration without a restart. Versions, suites and
+/// ALPN stay as loaded.
+pub fn load_server_config_reloadable(
+    settings: &ServerTlsSettings,
+    config_dir: &Path,
+    alpn: &[&str],
+) -> Result<(LoadedServerTls, TlsReloader), TlsError> {
     let versions = select_versions(settings)?;
     let provider = Arc::new(select_provider(&settings.cipher_list, &versions)?);
+    let (certificates, reports, default_domain) =
+        load_certificates(settings, config_dir, &provider)?;
+    let resolver = Arc::new(SniResolver {
+        current: RwLock::new(Arc::new(certificates)),
+    });
+
+    let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .map_err(|e| TlsError::ProtocolSettings {
+            reason: format!("{e}; check min/max_protocol_version and cipher_list"),
+        })?
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    // Stateless resumption tickets (rotated every 6 h) spare reconnecting clients
+    // a full handshake; without a ticketer TLS 1.2 clients get no resumption.
+    if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+        config.ticketer = ticketer;
+    }
+
+    let report = TlsReport {
+        protocol_versions: versions.iter().map(|v| version_label(v.version)).collect(),
+        cipher_suites: provider.cipher_suites.iter().map(suite_name).collect(),
+        alpn: alpn.iter().map(|p| p.to_string()).collect(),
+        certificates: reports,
+        default_domain,
+    };
+    let reloader = TlsReloader {
+        settings: settings.clone(),
+        config_dir: config_dir.to_path_buf(),
+        provider,
+        resolver,
+        report: report.clone(),
+    };
+    Ok((
+        LoadedServerTls {
+            config: Arc::new(config),
+            report,
+        },
+        reloader,
+    ))
+}
+
+/// Re-reads a listener's certificate and key files into its running
+/// configuration (see [`load_server_config_reloadable`]). It keeps a copy of the
+/// settings it was made from.
+#[derive(Debug)]
+pub struct TlsReloader {
+    settings: ServerTlsSettings,
+    config_dir: PathBuf,
+    provider: Arc<CryptoProvider>,
+    resolver: Arc<SniResolver>,
+    report: TlsReport,
+}
+
+impl TlsReloader {
+    /// Loads the files again with the same checks as at start-up. On success the
+    /// new certificates serve every following handshake and the new report is
+    /// returned; on error (e.g. a half-written file) the old certificates stay.
+    pub fn reload(&self) -> Result<TlsReport, TlsError> {
+        let (certificates, reports, default_domain) =
+            load_certificates(&self.settings, &self.config_dir, &self.provider)?;
+        *self
+            .resolver
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(certificates);
+        Ok(TlsReport {
+            certificates: reports,
+            default_domain,
+            ..self.report.clone()
+        })
+    }
+}
+
+type LoadedCertificates = (Certificates, Vec<CertificateReport>, Option<String>);
+
+fn load_certificates(
+    settings: &ServerTlsSettings,
+    config_dir: &Path,
+    provider: &CryptoProvider,
+) -> Result<LoadedCertificates, TlsError> {
     let folder = resolve_folder(&settings.certificate_path, config_dir);
     let extra_chain = load_root_certificates(&folder.join(&settings.root_certificates))?;
-
     let specs: Vec<EntrySpec> = if settings.certificates.is_empty() {
         vec![EntrySpec {
             domain: None,
@@ -319,7 +344,7 @@ pub fn load_server_config(
     let mut entries = Vec::with_capacity(specs.len());
     let mut reports = Vec::with_capacity(specs.len());
     for spec in &specs {
-        let (entry, report) = load_entry(spec, &extra_chain, &provider)?;
+        let (entry, report) = load_entry(spec, &extra_chain, provider)?;
         entries.push(entry);
         reports.push(report);
     }
@@ -350,33 +375,14 @@ pub fn load_server_config(
         .clone()
         .or_else(|| entries[0].domain.clone());
 
-    let mut config = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&versions)
-        .map_err(|e| TlsError::ProtocolSettings {
-            reason: format!("{e}; check min/max_protocol_version and cipher_list"),
-        })?
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver {
+    Ok((
+        Certificates {
             entries,
             default_index,
-        }));
-    config.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-
-    let report = TlsReport {
-        protocol_versions: versions.iter().map(|v| version_label(v.version)).collect(),
-        cipher_suites: provider
-            .cipher_suites
-            .iter()
-            .map(|s| suite_name(s))
-            .collect(),
-        alpn: alpn.iter().map(|p| p.to_string()).collect(),
-        certificates: reports,
+        },
+        reports,
         default_domain,
-    };
-    Ok(LoadedServerTls {
-        config: Arc::new(config),
-        report,
-    })
+    ))
 }
 
 struct EntrySpec {
@@ -487,6 +493,9 @@ fn select_provider(
         }
         chosen
     };
+    // Suites of disabled versions are never negotiated: drop them (and from the report).
+    let mut suites = suites;
+    suites.retain(|s| versions.contains(&s.version()));
     for version in versions {
         if !suites.iter().any(|s| s.version() == *version) {
             return Err(TlsError::ProtocolSettings {
@@ -568,6 +577,24 @@ fn load_entry(
         });
     }
     let names = certificate_names(&parsed);
+    let is_ca = parsed.is_ca();
+    if let Some(domain) = &spec.domain {
+        let covered = names
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(domain) || name_matches(n, domain));
+        if !covered {
+            return Err(TlsError::BadFile {
+                path: spec.certificate.clone(),
+                what: "certificate".into(),
+                reason: format!(
+                    "it is configured for domain {domain:?} but is valid only for {}; clients asking for \
+                     {domain:?} would refuse it: point this entry at the certificate for {domain:?}, or fix \
+                     `domain`",
+                    if names.is_empty() { "(no names)".to_string() } else { names.join(", ") }
+                ),
+            });
+        }
+    }
 
     let signing_key = provider.key_provider.load_private_key(key_der).map_err(|e| TlsError::BadFile {
         path: key_path.clone(),
@@ -583,6 +610,7 @@ fn load_entry(
             certificate_path: spec.certificate.clone(),
         });
     }
+    check_suites_fit_key(provider, certified.key.algorithm(), &key_path)?;
     let days_left = (not_after - now) / 86_400;
     let report = CertificateReport {
         file: spec.certificate.clone(),
@@ -593,6 +621,7 @@ fn load_entry(
         days_left,
         expires_soon: not_after - now < EXPIRY_WARNING_DAYS * 86_400,
         chain_length: certified.cert.len(),
+        is_ca,
     };
     let mut all_names = names;
     if let Some(domain) = &spec.domain {
@@ -608,30 +637,77 @@ fn load_entry(
     ))
 }
 
-/// Picks a certificate by the SNI name: exact names first, then wildcards, then
-/// the default.
+/// The certificates a listener serves.
 #[derive(Debug)]
-struct SniResolver {
+struct Certificates {
     entries: Vec<Entry>,
     default_index: usize,
 }
 
+/// Without TLS 1.3, a TLS 1.2 suite must match the key type (ECDHE_ECDSA for
+/// ECDSA/Ed25519 keys, ECDHE_RSA for RSA keys), or every handshake fails.
+fn check_suites_fit_key(
+    provider: &CryptoProvider,
+    algorithm: rustls::SignatureAlgorithm,
+    key_path: &Path,
+) -> Result<(), TlsError> {
+    if provider
+        .cipher_suites
+        .iter()
+        .any(|s| s.version() == &rustls::version::TLS13)
+    {
+        return Ok(());
+    }
+    let wanted = if algorithm == rustls::SignatureAlgorithm::RSA {
+        "_RSA_"
+    } else {
+        "_ECDSA_"
+    };
+    if provider
+        .cipher_suites
+        .iter()
+        .any(|s| suite_name(s).contains(wanted))
+    {
+        return Ok(());
+    }
+    Err(TlsError::ProtocolSettings {
+        reason: format!(
+            "the key in {key_path:?} is {algorithm:?} but cipher_list offers no TLS 1.2 suite for it (they need \
+             TLS_ECDHE{wanted}WITH_...), so every handshake would fail: add such a suite, use DEFAULT, or enable \
+             TLS 1.3"
+        ),
+    })
+}
+
+/// Picks a certificate by the SNI name: exact names first, then wildcards, then
+/// the default. The set can be swapped by a [`TlsReloader`].
+#[derive(Debug)]
+struct SniResolver {
+    current: RwLock<Arc<Certificates>>,
+}
+
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let chosen = client_hello.server_name().and_then(|sni| {
-            let exact = self.entries.iter().find(|e| {
+            let exact = current.entries.iter().find(|e| {
                 e.names
                     .iter()
                     .any(|n| !n.starts_with("*.") && name_matches(n, sni))
             });
             exact.or_else(|| {
-                self.entries
+                current
+                    .entries
                     .iter()
                     .find(|e| e.names.iter().any(|n| name_matches(n, sni)))
             })
         });
         chosen
-            .or_else(|| self.entries.get(self.default_index))
+            .or_else(|| current.entries.get(current.default_index))
             .map(|e| e.key.clone())
     }
 }
