@@ -666,3 +666,64 @@ async fn wss_relies_on_tls_for_authentication_and_encrypted_events() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_events_reach_newcomers_and_delivery_options_are_honoured() {
+    guard(async {
+        let d = deploy().await;
+        let alice = client(&d, Protocol::Udp, "alice");
+        alice
+            .create_room(Some("cache".into()), RoomOptions::default())
+            .await
+            .expect("create");
+        let cached = RaiseEventOptions {
+            caching: transport::lb::cache::ADD_TO_ROOM_CACHE,
+            ..Default::default()
+        };
+        alice.raise_event(20, "remember me", &cached).unwrap();
+        alice
+            .raise_event(21, "forget me", &RaiseEventOptions::default())
+            .unwrap();
+        // Unreliable on channel 1 and reliable unsequenced: both accepted by the transport.
+        let unreliable = RaiseEventOptions {
+            delivery: transport::Delivery::UnreliableSequenced,
+            channel: 1,
+            ..Default::default()
+        };
+        alice.raise_event(22, 1i32, &unreliable).unwrap();
+        let mut bob = client(&d, Protocol::Udp, "bob");
+        bob.join_room("cache").await.expect("join");
+        let (code, sender, data) = wait_for(&mut bob, "the cached event", |e| match e {
+            LbEvent::CustomEvent { code, sender, data } => Some((*code, *sender, data.clone())),
+            _ => None,
+        })
+        .await;
+        assert_eq!(
+            (code, sender, data),
+            (20, 1, Value::from("remember me")),
+            "only the cached event is replayed"
+        );
+        // Live events with every delivery mode arrive.
+        for (code, delivery, channel) in [
+            (30, transport::Delivery::ReliableUnsequenced, 0),
+            (31, transport::Delivery::UnreliableUnsequenced, 1),
+            (32, transport::Delivery::ReliableOrdered, 1),
+        ] {
+            let options = RaiseEventOptions {
+                delivery,
+                channel,
+                ..Default::default()
+            };
+            alice.raise_event(code, Value::Null, &options).unwrap();
+            let got = wait_for(&mut bob, "a live event", |e| match e {
+                LbEvent::CustomEvent { code, .. } => Some(*code),
+                _ => None,
+            })
+            .await;
+            assert_eq!(got, code);
+        }
+        drop((alice, bob));
+        d.shutdown().await;
+    })
+    .await;
+}
