@@ -707,6 +707,9 @@ impl LoadBalancingCore {
     ) -> Result<RequestId, LbError> {
         let now = self.clock(now);
         let on_master = self.state.is_on_master() && self.step.is_none();
+        if !on_master {
+            self.check_config()?;
+        }
         if !self.state.is_disconnected() && !on_master {
             return Err(self.invalid_state(
                 operation,
@@ -727,6 +730,19 @@ impl LoadBalancingCore {
             self.switch_to(now, ServerKind::NameServer);
         }
         Ok(request)
+    }
+
+    /// Refuses settings that cannot work before anything is sent.
+    fn check_config(&self) -> Result<(), LbError> {
+        if self.config.app_id.trim().is_empty() {
+            return Err(LbError::InvalidArgument(
+                "LbConfig::app_id is empty: set the application id the server expects".into(),
+            ));
+        }
+        if url_protocol(&self.config.name_server).is_none() {
+            return Err(LbError::InvalidAddress(self.config.name_server.clone()));
+        }
+        Ok(())
     }
 
     pub(crate) fn set_state(&mut self, to: ClientState) {
