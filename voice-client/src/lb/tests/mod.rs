@@ -207,3 +207,4 @@ impl Harness {
 
 mod flow;
 mod room;
+mod sequences;
