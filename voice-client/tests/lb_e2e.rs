@@ -489,7 +489,22 @@ fn polled_clients_in_a_game_loop_without_async() {
     assert_eq!(a.state(), ClientState::Joined);
     assert_eq!(a_states.first(), Some(&ClientState::ConnectingToNameServer));
     assert_eq!(a_states.last(), Some(&ClientState::Joined));
-    drop((a, b));
+    // Dropping b disconnects it gracefully: a hears it left well before the
+    // server's 10 s timeout would have noticed (the loop is bounded to ~5 s).
+    drop(b);
+    let mut left = false;
+    for _frame in 0..500 {
+        left |= a
+            .service()
+            .iter()
+            .any(|e| matches!(e, LbEvent::ActorLeft { actor: 2, .. }));
+        if left {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(left, "b's drop was seen as a leave");
+    drop(a);
     server_runtime.block_on(d.shutdown());
 }
 
