@@ -742,3 +742,33 @@ async fn cached_events_reach_newcomers_and_delivery_options_are_honoured() {
     })
     .await;
 }
+
+/// Not a check: prints how long the whole flow (name → master → game, with
+/// key exchanges) takes on loopback, per protocol. Run with
+/// `cargo test -p voice-client --test lb_e2e -- --ignored --nocapture measure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, prints figures"]
+async fn measure_join_time_on_loopback() {
+    let d = deploy().await;
+    for protocol in [Protocol::Udp, Protocol::Tcp, Protocol::Ws] {
+        let mut times = Vec::new();
+        for i in 0..20 {
+            let client = client(&d, protocol, &format!("m{i}"));
+            let started = std::time::Instant::now();
+            client
+                .join_or_create_room(&format!("m-{protocol}"), RoomOptions::default())
+                .await
+                .expect("join");
+            times.push(started.elapsed());
+            client.disconnect().await.expect("disconnect");
+        }
+        times.sort();
+        let mean = times.iter().sum::<Duration>() / times.len() as u32;
+        println!(
+            "{protocol}: connect_and_join over 20 runs: mean {mean:?}, median {:?}, max {:?}",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+    d.shutdown().await;
+}
