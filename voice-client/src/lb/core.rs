@@ -489,6 +489,9 @@ impl LoadBalancingCore {
         }
         match &options.receivers {
             Receivers::Others => {}
+            Receivers::Actors(targets) if targets.is_empty() => {
+                return Err(empty_targets());
+            }
             Receivers::Actors(targets) => {
                 parameters.insert(
                     param::ACTOR_LIST,
@@ -528,6 +531,7 @@ impl LoadBalancingCore {
             return Err(self.invalid_state("send_raw", "join a room first"));
         }
         let targets = match &options.receivers {
+            Receivers::Actors(targets) if targets.is_empty() => return Err(empty_targets()),
             Receivers::Actors(targets) if targets.len() > usize::from(u8::MAX) => {
                 return Err(LbError::InvalidArgument(format!(
                     "{} target actors; a raw frame names at most 255 (use an interest group instead)",
@@ -880,4 +884,10 @@ fn non_empty(name: String, operation: &str) -> Result<String, LbError> {
     } else {
         Ok(name)
     }
+}
+
+fn empty_targets() -> LbError {
+    LbError::InvalidArgument(
+        "Receivers::Actors is empty: name at least one actor, or use Receivers::Others".into(),
+    )
 }

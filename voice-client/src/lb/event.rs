@@ -105,7 +105,8 @@ pub enum LbEvent {
         room: String,
         /// This client's actor number.
         actor: i32,
-        /// True when the room was created by this operation.
+        /// True after `create_room` (a join-or-create does not tell whether it
+        /// created the room).
         created: bool,
         /// True when this was a rejoin as the same (inactive) actor.
         rejoined: bool,

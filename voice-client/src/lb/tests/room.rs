@@ -234,6 +234,11 @@ fn raise_event_carries_every_option() {
     assert_eq!(p.get(param::DATA), None);
 
     assert!(matches!(
+        h.core
+            .raise_event(1, 0i32, &RaiseEventOptions::to(Receivers::Actors(vec![]))),
+        Err(LbError::InvalidArgument(_))
+    ));
+    assert!(matches!(
         h.core.raise_event(202, 0i32, &RaiseEventOptions::default()),
         Err(LbError::InvalidArgument(_))
     ));
