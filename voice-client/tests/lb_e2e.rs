@@ -261,6 +261,35 @@ async fn receivers_flow(protocol: Protocol) {
         Some(&Value::from("zig"))
     );
 
+    // Actor properties, compare-and-set too.
+    bob.set_actor_properties(b, Properties::new().with("ready", true), None)
+        .await
+        .expect("actor property");
+    let error = bob
+        .set_actor_properties(
+            b,
+            Properties::new().with("ready", false),
+            Some(Properties::new().with("ready", false)),
+        )
+        .await
+        .expect_err("stale expected value");
+    assert_eq!(
+        error.return_code(),
+        Some(transport::lb::error::INVALID_OPERATION)
+    );
+    let ready = wait_for(&mut alice, "bob's actor property", |e| match e {
+        LbEvent::PropertiesChanged { actor, changes } if *actor == b => {
+            changes.get_str("ready").cloned()
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(ready, Value::Bool(true));
+    assert_eq!(
+        alice.room().unwrap().actors[&b].properties.get_str("ready"),
+        Some(&Value::Bool(true))
+    );
+
     // Alice leaves for good: bob becomes master client; alice is back on the master.
     alice
         .leave_room(LeaveOptions::default())
