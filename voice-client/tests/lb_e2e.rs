@@ -801,3 +801,54 @@ async fn measure_join_time_on_loopback() {
     }
     d.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_refreshed_in_the_room_is_used_on_the_way_back() {
+    guard(async {
+        let clock = std::sync::Arc::new(voice_server::token::OffsetClock::system());
+        let options = StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        };
+        let d = start(local_config(), options)
+            .await
+            .expect("deployment starts");
+        let mut alice = client(&d, Protocol::Udp, "alice");
+        alice
+            .join_or_create_room("r", RoomOptions::default())
+            .await
+            .expect("join");
+        // 50 minutes in the room: raising events earns a refreshed token (AuthEvent).
+        clock.advance(Duration::from_secs(50 * 60));
+        for code in [40, 41] {
+            alice
+                .raise_event(code, Value::Null, &RaiseEventOptions::to(Receivers::All))
+                .unwrap();
+            wait_for(&mut alice, "own event", |e| {
+                matches!(e, LbEvent::CustomEvent { code: c, .. } if *c == code).then_some(())
+            })
+            .await;
+        }
+        // 70 minutes after the master's token: it expired, the refreshed one did not.
+        clock.advance(Duration::from_secs(20 * 60));
+        while alice.try_next_event().is_some() {}
+        alice
+            .leave_room(LeaveOptions::default())
+            .await
+            .expect("leave");
+        let mut states = Vec::new();
+        while let Some(event) = alice.try_next_event() {
+            if let LbEvent::StateChanged { to, .. } = event {
+                states.push(to);
+            }
+        }
+        assert!(
+            !states.contains(&ClientState::ConnectingToNameServer),
+            "the refreshed token was used, no re-authentication: {states:?}"
+        );
+        assert_eq!(states.last(), Some(&ClientState::ConnectedToMasterServer));
+        drop(alice);
+        d.shutdown().await;
+    })
+    .await;
+}
