@@ -118,7 +118,6 @@ pub(crate) struct PendingOp {
 ///
 /// The two front ends ([`LoadBalancingClient`](super::LoadBalancingClient),
 /// [`PolledClient`](super::PolledClient)) do exactly this over the tokio transport.
-#[derive(Debug)]
 pub struct LoadBalancingCore {
     pub(crate) config: LbConfig,
     pub(crate) state: ClientState,
@@ -147,6 +146,25 @@ pub struct LoadBalancingCore {
     pub(crate) actions: VecDeque<Action>,
     pub(crate) events: VecDeque<LbEvent>,
     pub(crate) completions: VecDeque<Completion>,
+}
+
+impl std::fmt::Debug for LoadBalancingCore {
+    /// The state, never the token or authentication values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadBalancingCore")
+            .field("state", &self.state)
+            .field("connection", &self.conn)
+            .field("goal", &self.goal)
+            .field(
+                "room",
+                &self
+                    .room
+                    .as_ref()
+                    .map(|room| (&room.name, room.local_actor)),
+            )
+            .field("has_token", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoadBalancingCore {

@@ -488,3 +488,18 @@ fn invalid_master_address_fails_clearly() {
         matches!(h.completion(request), Some(Err(LbError::InvalidAddress(a))) if a == "127.0.0.1:5055")
     );
 }
+
+#[test]
+fn debug_output_never_shows_the_token() {
+    let mut h = Harness::new();
+    h.joined_room("r");
+    let text = format!("{:?}", h.core);
+    assert!(
+        text.contains("Joined") && text.contains("has_token: true"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("game-token") && !text.contains("t1"),
+        "{text}"
+    );
+}
