@@ -770,6 +770,7 @@ impl LoadBalancingCore {
     pub(crate) fn set_state(&mut self, to: ClientState) {
         if self.state != to {
             let from = std::mem::replace(&mut self.state, to);
+            tracing::debug!(%from, %to, "load-balancing state");
             self.events.push_back(LbEvent::StateChanged { from, to });
         }
     }
