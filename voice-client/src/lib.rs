@@ -15,8 +15,12 @@ pub mod config;
 pub mod error;
 pub mod jitter;
 pub mod lb;
+pub mod lb_transport;
+pub mod local;
 pub mod processing;
 pub mod protocol;
+pub mod remote;
+pub mod sim;
 pub mod voice_transport;
 
 pub use codec::{OpusDecoder, OpusEncoder};

@@ -396,6 +396,8 @@ impl Connection {
 
     /// Starts the X25519 key exchange; ends in `EncryptionEstablished` or
     /// `EncryptionFailedToEstablish`. Over WSS it succeeds at once (TLS).
+    /// Calling it again while the exchange runs does nothing; once established
+    /// it reports `EncryptionEstablished` again; after a failure it retries.
     pub fn establish_encryption(&mut self, now: Instant) {
         let now = self.advance_clock(now);
         self.start_key_exchange(now);

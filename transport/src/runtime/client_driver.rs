@@ -14,8 +14,7 @@ use crate::types::{Protocol, SendOptions};
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -35,11 +34,20 @@ pub(crate) struct Shared {
     pub(crate) disconnect: AtomicBool,
     pub(crate) wake: Notify,
     pub(crate) stats: Mutex<ConnectionStats>,
+    /// Set once anything arrived from the server (tells a silent server from a
+    /// server speaking another protocol when connecting times out).
+    pub(crate) heard: Arc<AtomicBool>,
 }
 
 impl Shared {
-    pub(crate) fn new(protocol: Protocol, remote: SocketAddr, config: &TransportConfig) -> Self {
+    pub(crate) fn new(
+        protocol: Protocol,
+        remote: SocketAddr,
+        config: &TransportConfig,
+        heard: Arc<AtomicBool>,
+    ) -> Self {
         Self {
+            heard,
             protocol,
             remote,
             max_message_size: config.max_message_size,
@@ -156,8 +164,8 @@ impl ClientDriver {
             }
             let deadline = self.connection.poll_timeout();
             if let Some(deadline) = deadline {
-                if deadline <= Instant::now() {
-                    self.connection.handle_timeout(Instant::now());
+                if deadline <= super::now() {
+                    self.connection.handle_timeout(super::now());
                     continue;
                 }
                 timer
@@ -166,7 +174,7 @@ impl ClientDriver {
             }
             tokio::select! {
                 () = &mut timer, if deadline.is_some() => {
-                    self.connection.handle_timeout(Instant::now());
+                    self.connection.handle_timeout(super::now());
                 }
                 () = self.shared.wake.notified() => self.handle_flags(),
                 command = self.commands.recv(), if self.commands_open => match command {
@@ -189,7 +197,7 @@ impl ClientDriver {
     }
 
     fn handle_flags(&mut self) {
-        let now = Instant::now();
+        let now = super::now();
         // Each request is served (a failed key exchange may be retried).
         if self.shared.establish.swap(false, Ordering::AcqRel) {
             self.connection.establish_encryption(now);
@@ -204,7 +212,7 @@ impl ClientDriver {
     fn handle_command(&mut self, command: Command) {
         match command {
             Command::Send(payload, options) => {
-                if let Err(error) = self.connection.send(Instant::now(), &payload, options) {
+                if let Err(error) = self.connection.send(super::now(), &payload, options) {
                     tracing::debug!(remote = %self.shared.remote, %error, "send refused by the connection");
                 }
             }
@@ -213,7 +221,7 @@ impl ClientDriver {
         for _ in 0..UDP_BUDGET {
             match self.commands.try_recv() {
                 Ok(Command::Send(payload, options)) => {
-                    if let Err(error) = self.connection.send(Instant::now(), &payload, options) {
+                    if let Err(error) = self.connection.send(super::now(), &payload, options) {
                         tracing::debug!(remote = %self.shared.remote, %error, "send refused by the connection");
                     }
                 }
@@ -224,9 +232,12 @@ impl ClientDriver {
 
     /// Feeds one link input; true when the link is gone and the driver must stop.
     fn handle_input(&mut self, input: LinkInput) -> bool {
+        if self.ready.is_some() && matches!(input, LinkInput::Datagram(_) | LinkInput::Frame(_)) {
+            self.shared.heard.store(true, Ordering::Release);
+        }
         match input {
             LinkInput::Datagram(length) => {
-                let now = Instant::now();
+                let now = super::now();
                 if let ClientLink::Udp { socket, buf } = &mut self.link {
                     self.connection.handle_datagram(now, &buf[..length]);
                     // Drain what else is waiting, within the per-turn budget.
@@ -240,7 +251,7 @@ impl ClientDriver {
                 false
             }
             LinkInput::Frame(data) => {
-                self.connection.handle_datagram(Instant::now(), &data);
+                self.connection.handle_datagram(super::now(), &data);
                 false
             }
             LinkInput::Closed(reason) => {
@@ -269,7 +280,7 @@ impl ClientDriver {
 
     /// Sends transmits and forwards events; true once `Disconnected` was delivered.
     async fn drain(&mut self) -> bool {
-        let now = Instant::now();
+        let now = super::now();
         while let Some(size) = self.connection.poll_transmit(now, &mut self.transmit) {
             let datagram = &self.transmit[..size];
             match &mut self.link {

@@ -27,3 +27,9 @@ pub use client::{Client, ClientConfig, ClientEvents, ConnectError};
 pub use events::{ChannelHandler, ServerCommand, ServerEvents, ServerHandle};
 pub use server::{ListenerConfig, Server, ServerControl, ServerHandler};
 pub use url::ServerUrl;
+
+/// The drivers' clock: tokio's, so that tests with a paused runtime clock see
+/// the same time in the sans-IO core as in the timers.
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}

@@ -218,6 +218,24 @@ pub fn websocket_config(frame_limit: usize) -> WebSocketConfig {
     }
 }
 
+/// A task handle that aborts the task when dropped (so that a dropped driver
+/// never leaves readers or listeners behind).
+#[derive(Debug)]
+pub struct AbortOnDrop(pub JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Stops the task now.
+    pub fn abort(&self) {
+        self.0.abort();
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The running tasks of one link.
 #[derive(Debug)]
 pub struct LinkTasks {
@@ -225,8 +243,8 @@ pub struct LinkTasks {
     pub writer: mpsc::Sender<Bytes>,
     /// The writer task (finishes after flushing once `writer` is dropped).
     pub writer_task: JoinHandle<()>,
-    /// The reader task (aborted when the peer is removed).
-    pub reader_task: JoinHandle<()>,
+    /// The reader task (aborted when the peer is removed, or when this is dropped).
+    pub reader_task: AbortOnDrop,
 }
 
 /// Spawns the reader and writer tasks of `link`. Frames go to `inbound` tagged with
@@ -242,12 +260,12 @@ pub fn spawn_link(
     match link {
         StreamLink::Framed(io) => {
             let (read_half, write_half) = tokio::io::split(io);
-            let reader_task = tokio::spawn(read_framed(
+            let reader_task = AbortOnDrop(tokio::spawn(read_framed(
                 read_half,
                 stream,
                 FrameDecoder::new(frame_limit),
                 inbound,
-            ));
+            )));
             let writer_task = tokio::spawn(write_framed(write_half, queue));
             LinkTasks {
                 writer,
@@ -257,7 +275,7 @@ pub fn spawn_link(
         }
         StreamLink::WebSocket(socket) => {
             let (sink, source) = socket.split();
-            let reader_task = tokio::spawn(read_websocket(source, stream, inbound));
+            let reader_task = AbortOnDrop(tokio::spawn(read_websocket(source, stream, inbound)));
             let writer_task = tokio::spawn(write_websocket(sink, queue));
             LinkTasks {
                 writer,
@@ -384,9 +402,9 @@ async fn write_websocket(
 ) {
     while let Some(frame) = queue.recv().await {
         let written = tokio::time::timeout(WRITE_TIMEOUT, async {
-            sink.feed(Message::Binary(frame.to_vec())).await?;
+            sink.feed(Message::Binary(Vec::from(frame))).await?;
             while let Ok(frame) = queue.try_recv() {
-                sink.feed(Message::Binary(frame.to_vec())).await?;
+                sink.feed(Message::Binary(Vec::from(frame))).await?;
             }
             sink.flush().await
         });
@@ -397,7 +415,9 @@ async fn write_websocket(
                 return;
             }
             Err(_) => {
-                tracing::warn!("WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                tracing::warn!(
+                    "WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream"
+                );
                 return;
             }
         }

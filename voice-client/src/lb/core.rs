@@ -147,7 +147,6 @@ pub struct LoadBalancingCore {
     pub(crate) actions: VecDeque<Action>,
     pub(crate) events: VecDeque<LbEvent>,
     pub(crate) completions: VecDeque<Completion>,
-    encode_buffer: Vec<u8>,
 }
 
 impl LoadBalancingCore {
@@ -177,7 +176,6 @@ impl LoadBalancingCore {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             completions: VecDeque::new(),
-            encode_buffer: Vec::new(),
         }
     }
 
@@ -515,6 +513,17 @@ impl LoadBalancingCore {
     /// Sends a raw frame (the voice fast path): relayed by the server without
     /// parsing, received as [`LbEvent::RawFrame`].
     pub fn send_raw(&mut self, payload: Bytes, options: &RawSendOptions) -> Result<(), LbError> {
+        self.send_raw_slice(&payload, options)
+    }
+
+    /// [`send_raw`](Self::send_raw) from a borrowed frame: the routing header
+    /// and the frame are written once into the message sent (one copy, one
+    /// allocation per frame).
+    pub fn send_raw_slice(
+        &mut self,
+        payload: &[u8],
+        options: &RawSendOptions,
+    ) -> Result<(), LbError> {
         if self.state != ClientState::Joined {
             return Err(self.invalid_state("send_raw", "join a room first"));
         }
@@ -528,19 +537,41 @@ impl LoadBalancingCore {
             Receivers::Actors(targets) => targets.clone(),
             _ => Vec::new(),
         };
+        let Some(conn) = self.conn.filter(|conn| conn.phase == ConnPhase::Ready) else {
+            return Err(self.invalid_state("send_raw", "not connected"));
+        };
         let routing = RawRouting {
             receivers: options.receivers.group(),
             interest_group: options.interest_group,
             target_count: targets.len() as u8,
         };
-        self.send_message(
-            &Message::RawSend(RawSend {
-                routing,
-                targets,
-                payload,
-            }),
-            options.send,
-        )
+        // A raw message's payload is every byte after its header: encode the
+        // header with an empty payload, then append the frame.
+        let header = Message::RawSend(RawSend {
+            routing,
+            targets,
+            payload: Bytes::new(),
+        });
+        let mut out = Vec::with_capacity(16 + payload.len());
+        header
+            .encode(&mut out, &self.config.limits)
+            .map_err(|error| {
+                LbError::InvalidArgument(format!("the frame cannot be encoded: {error}"))
+            })?;
+        if out.len() + payload.len() > self.config.limits.max_message_size {
+            return Err(LbError::InvalidArgument(format!(
+                "a frame of {} bytes exceeds the maximum message size of {} bytes",
+                payload.len(),
+                self.config.limits.max_message_size
+            )));
+        }
+        out.extend_from_slice(payload);
+        self.actions.push_back(Action::Send {
+            connection: conn.id,
+            payload: Bytes::from(out),
+            options: options.send,
+        });
+        Ok(())
     }
 
     /// Changes the interest groups this actor receives (Photon's
@@ -783,13 +814,13 @@ impl LoadBalancingCore {
         let Some(conn) = self.conn.filter(|conn| conn.phase == ConnPhase::Ready) else {
             return Err(self.invalid_state("send", "not connected"));
         };
-        self.encode_buffer.clear();
+        let mut out = Vec::new();
         message
-            .encode(&mut self.encode_buffer, &self.config.limits)
+            .encode(&mut out, &self.config.limits)
             .map_err(|error| {
                 LbError::InvalidArgument(format!("the message cannot be encoded: {error}"))
             })?;
-        let payload = Bytes::copy_from_slice(&self.encode_buffer);
+        let payload = Bytes::from(out);
         self.actions.push_back(Action::Send {
             connection: conn.id,
             payload,

@@ -1,8 +1,9 @@
 //! Settings of the client and options of its operations (Photon's
 //! `AppSettings`, `RoomOptions`, `RaiseEventOptions`, `SendOptions`).
 
+use bytes::Bytes;
 use std::time::Duration;
-use transport::codec::{Limits, ReceiverGroup, Value};
+use transport::codec::{Limits, ReceiverGroup};
 use transport::lb::cache;
 use transport::{Delivery, SendOptions};
 
@@ -65,8 +66,8 @@ pub struct AuthValues {
     pub auth_type: u8,
     /// Query string passed to the provider (`key=value&...`).
     pub parameters: String,
-    /// Optional POST body (JSON) for the provider.
-    pub data: Option<Value>,
+    /// Optional POST body (JSON bytes) for the provider.
+    pub data: Option<Bytes>,
 }
 
 /// Options of a room created by this client (Photon's `RoomOptions`).
