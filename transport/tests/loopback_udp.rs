@@ -402,3 +402,86 @@ async fn clients_notice_a_vanished_server() {
     })
     .await;
 }
+
+/// Fifty clients (UDP and TCP mixed) connect at once and each gets its own echo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_clients_at_once() {
+    guard(async {
+        let server = start(vec![
+            listener(Protocol::Udp, None, None),
+            listener(Protocol::Tcp, None, None),
+        ])
+        .await;
+        let mut tasks = Vec::new();
+        for index in 0..50 {
+            let protocol = if index % 2 == 0 {
+                Protocol::Udp
+            } else {
+                Protocol::Tcp
+            };
+            let url = server.url(protocol, "");
+            tasks.push(tokio::spawn(async move {
+                let (client, mut events) =
+                    Client::connect(&url, client_config(None)).await.unwrap();
+                client
+                    .send(Bytes::from(format!("echo:{index}")), SendOptions::RELIABLE)
+                    .unwrap();
+                let reply = client_message(&mut events).await;
+                assert_eq!(reply.payload, Bytes::from(format!("re:{index}")));
+                client.disconnect();
+                client_wait(&mut events, "Disconnected", |e| {
+                    matches!(e, ConnectionEvent::Disconnected(_))
+                })
+                .await;
+            }));
+        }
+        for task in tasks {
+            task.await.expect("client task");
+        }
+        server.stop().await;
+    })
+    .await;
+}
+
+/// Junk datagrams of every size (empty to 9000 bytes) at the server socket do not
+/// disturb a connected client.
+#[tokio::test]
+async fn udp_junk_does_not_hurt_others() {
+    use rand::{Rng, SeedableRng};
+    guard(async {
+        let mut server = start(vec![listener(Protocol::Udp, None, None)]).await;
+        let address = server.addresses[0].1;
+        let (client, mut events) =
+            Client::connect(&server.url(Protocol::Udp, ""), client_config(None))
+                .await
+                .unwrap();
+        server.wait_connected().await;
+        let junk = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for round in 0..1000 {
+            let size = if round % 100 == 0 {
+                9000
+            } else {
+                rng.gen_range(0..1500)
+            };
+            let mut datagram = vec![0u8; size];
+            rng.fill(&mut datagram[..]);
+            let _ = junk.send_to(&datagram, address).await;
+            if round % 50 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        client
+            .send(
+                Bytes::from_static(b"echo:after junk"),
+                SendOptions::RELIABLE,
+            )
+            .unwrap();
+        assert_eq!(
+            &client_message(&mut events).await.payload[..],
+            b"re:after junk"
+        );
+        server.stop().await;
+    })
+    .await;
+}

@@ -261,6 +261,35 @@ async fn receivers_flow(protocol: Protocol) {
         Some(&Value::from("zig"))
     );
 
+    // Actor properties, compare-and-set too.
+    bob.set_actor_properties(b, Properties::new().with("ready", true), None)
+        .await
+        .expect("actor property");
+    let error = bob
+        .set_actor_properties(
+            b,
+            Properties::new().with("ready", false),
+            Some(Properties::new().with("ready", false)),
+        )
+        .await
+        .expect_err("stale expected value");
+    assert_eq!(
+        error.return_code(),
+        Some(transport::lb::error::INVALID_OPERATION)
+    );
+    let ready = wait_for(&mut alice, "bob's actor property", |e| match e {
+        LbEvent::PropertiesChanged { actor, changes } if *actor == b => {
+            changes.get_str("ready").cloned()
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(ready, Value::Bool(true));
+    assert_eq!(
+        alice.room().unwrap().actors[&b].properties.get_str("ready"),
+        Some(&Value::Bool(true))
+    );
+
     // Alice leaves for good: bob becomes master client; alice is back on the master.
     alice
         .leave_room(LeaveOptions::default())
@@ -489,7 +518,22 @@ fn polled_clients_in_a_game_loop_without_async() {
     assert_eq!(a.state(), ClientState::Joined);
     assert_eq!(a_states.first(), Some(&ClientState::ConnectingToNameServer));
     assert_eq!(a_states.last(), Some(&ClientState::Joined));
-    drop((a, b));
+    // Dropping b disconnects it gracefully: a hears it left well before the
+    // server's 10 s timeout would have noticed (the loop is bounded to ~5 s).
+    drop(b);
+    let mut left = false;
+    for _frame in 0..500 {
+        left |= a
+            .service()
+            .iter()
+            .any(|e| matches!(e, LbEvent::ActorLeft { actor: 2, .. }));
+        if left {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(left, "b's drop was seen as a leave");
+    drop(a);
     server_runtime.block_on(d.shutdown());
 }
 
@@ -597,6 +641,214 @@ async fn disconnect_while_connecting_stops_at_once() {
         );
         disconnected.expect("disconnect completes");
         assert_eq!(client.state(), ClientState::Disconnected);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_relies_on_tls_for_authentication_and_encrypted_events() {
+    guard(async {
+        use transport::runtime::tls::{generate_self_signed, write_generated, GenCertOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let cert = generate_self_signed(&GenCertOptions::default()).expect("certificate");
+        write_generated(&cert, &dir.path().join("certs").join("server.pem"), None)
+            .expect("written");
+        let mut config = Config::embedded_default();
+        for role in [Role::Name, Role::Master, Role::Game] {
+            let rc = config.role_mut(role);
+            rc.public_host = "localhost".into();
+            rc.listeners
+                .retain(|l| l.effective_protocol() == Protocol::Wss);
+            for l in &mut rc.listeners {
+                l.address = "127.0.0.1".parse().unwrap();
+                l.port = 0;
+            }
+        }
+        let options = StartOptions {
+            config_dir: dir.path().to_path_buf(),
+            ..StartOptions::default()
+        };
+        let d = start(config, options)
+            .await
+            .expect("deployment starts with TLS");
+        let name_server = d.url(Role::Name, Protocol::Wss).expect("a wss name server");
+        assert!(name_server.starts_with("wss://localhost:"), "{name_server}");
+        let transport = transport::runtime::ClientConfig {
+            tls: transport::runtime::tls::ClientTlsConfig {
+                disable_system_roots: true,
+                extra_ca_pem: vec![cert.ca_pem.clone()],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let make = |user: &str| {
+            let mut config = LbConfig::new(name_server.clone(), "app");
+            config.user_id = Some(user.into());
+            LoadBalancingClient::new(config, transport.clone())
+        };
+        let alice = make("alice");
+        let mut bob = make("bob");
+        alice
+            .create_room(Some("secure".into()), RoomOptions::default())
+            .await
+            .expect("create over wss");
+        let (_, b) = bob.join_room("secure").await.expect("join over wss");
+        assert!(alice.with_core(|core| core.game_server_address().unwrap().starts_with("wss://")));
+        let options = RaiseEventOptions {
+            encrypt: true,
+            ..RaiseEventOptions::to(Receivers::Actors(vec![b]))
+        };
+        alice.raise_event(11, "over tls", &options).unwrap();
+        let data = wait_for(&mut bob, "the encrypted event", |e| match e {
+            LbEvent::CustomEvent { code: 11, data, .. } => Some(data.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(data, Value::from("over tls"));
+        drop((alice, bob));
+        d.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_events_reach_newcomers_and_delivery_options_are_honoured() {
+    guard(async {
+        let d = deploy().await;
+        let alice = client(&d, Protocol::Udp, "alice");
+        alice
+            .create_room(Some("cache".into()), RoomOptions::default())
+            .await
+            .expect("create");
+        let cached = RaiseEventOptions {
+            caching: transport::lb::cache::ADD_TO_ROOM_CACHE,
+            ..Default::default()
+        };
+        alice.raise_event(20, "remember me", &cached).unwrap();
+        alice
+            .raise_event(21, "forget me", &RaiseEventOptions::default())
+            .unwrap();
+        // Unreliable on channel 1 and reliable unsequenced: both accepted by the transport.
+        let unreliable = RaiseEventOptions {
+            delivery: transport::Delivery::UnreliableSequenced,
+            channel: 1,
+            ..Default::default()
+        };
+        alice.raise_event(22, 1i32, &unreliable).unwrap();
+        let mut bob = client(&d, Protocol::Udp, "bob");
+        bob.join_room("cache").await.expect("join");
+        let (code, sender, data) = wait_for(&mut bob, "the cached event", |e| match e {
+            LbEvent::CustomEvent { code, sender, data } => Some((*code, *sender, data.clone())),
+            _ => None,
+        })
+        .await;
+        assert_eq!(
+            (code, sender, data),
+            (20, 1, Value::from("remember me")),
+            "only the cached event is replayed"
+        );
+        // Live events with every delivery mode arrive.
+        for (code, delivery, channel) in [
+            (30, transport::Delivery::ReliableUnsequenced, 0),
+            (31, transport::Delivery::UnreliableUnsequenced, 1),
+            (32, transport::Delivery::ReliableOrdered, 1),
+        ] {
+            let options = RaiseEventOptions {
+                delivery,
+                channel,
+                ..Default::default()
+            };
+            alice.raise_event(code, Value::Null, &options).unwrap();
+            let got = wait_for(&mut bob, "a live event", |e| match e {
+                LbEvent::CustomEvent { code, .. } => Some(*code),
+                _ => None,
+            })
+            .await;
+            assert_eq!(got, code);
+        }
+        drop((alice, bob));
+        d.shutdown().await;
+    })
+    .await;
+}
+
+/// Not a check: prints how long the whole flow (name → master → game, with
+/// key exchanges) takes on loopback, per protocol. Run with
+/// `cargo test -p voice-client --test lb_e2e -- --ignored --nocapture measure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, prints figures"]
+async fn measure_join_time_on_loopback() {
+    let d = deploy().await;
+    for protocol in [Protocol::Udp, Protocol::Tcp, Protocol::Ws] {
+        let mut times = Vec::new();
+        for i in 0..20 {
+            let client = client(&d, protocol, &format!("m{i}"));
+            let started = std::time::Instant::now();
+            client
+                .join_or_create_room(&format!("m-{protocol}"), RoomOptions::default())
+                .await
+                .expect("join");
+            times.push(started.elapsed());
+            client.disconnect().await.expect("disconnect");
+        }
+        times.sort();
+        let mean = times.iter().sum::<Duration>() / times.len() as u32;
+        println!(
+            "{protocol}: connect_and_join over 20 runs: mean {mean:?}, median {:?}, max {:?}",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+    d.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_refreshed_in_the_room_is_used_on_the_way_back() {
+    guard(async {
+        let clock = std::sync::Arc::new(voice_server::token::OffsetClock::system());
+        let options = StartOptions {
+            clock: clock.clone(),
+            ..StartOptions::default()
+        };
+        let d = start(local_config(), options)
+            .await
+            .expect("deployment starts");
+        let mut alice = client(&d, Protocol::Udp, "alice");
+        alice
+            .join_or_create_room("r", RoomOptions::default())
+            .await
+            .expect("join");
+        // 50 minutes in the room: raising events earns a refreshed token (AuthEvent).
+        clock.advance(Duration::from_secs(50 * 60));
+        for code in [40, 41] {
+            alice
+                .raise_event(code, Value::Null, &RaiseEventOptions::to(Receivers::All))
+                .unwrap();
+            wait_for(&mut alice, "own event", |e| {
+                matches!(e, LbEvent::CustomEvent { code: c, .. } if *c == code).then_some(())
+            })
+            .await;
+        }
+        // 70 minutes after the master's token: it expired, the refreshed one did not.
+        clock.advance(Duration::from_secs(20 * 60));
+        while alice.try_next_event().is_some() {}
+        alice
+            .leave_room(LeaveOptions::default())
+            .await
+            .expect("leave");
+        let mut states = Vec::new();
+        while let Some(event) = alice.try_next_event() {
+            if let LbEvent::StateChanged { to, .. } = event {
+                states.push(to);
+            }
+        }
+        assert!(
+            !states.contains(&ClientState::ConnectingToNameServer),
+            "the refreshed token was used, no re-authentication: {states:?}"
+        );
+        assert_eq!(states.last(), Some(&ClientState::ConnectedToMasterServer));
+        drop(alice);
+        d.shutdown().await;
     })
     .await;
 }

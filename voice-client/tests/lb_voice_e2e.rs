@@ -242,3 +242,79 @@ fn voice_events_are_ignored_when_not_voice() {
         voice.dropped().1
     );
 }
+
+#[test]
+fn voice_in_a_game_loop_with_polled_clients() {
+    use voice_client::lb::PolledClient;
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let d = server
+        .block_on(start(local_config(), StartOptions::default()))
+        .expect("deployment starts");
+    let polled = |user: &str| {
+        let mut config = LbConfig::new(d.url(Role::Name, Protocol::Udp).unwrap(), "app");
+        config.user_id = Some(user.into());
+        LoadBalancingTransport::polled(
+            PolledClient::new(config, Default::default()).unwrap(),
+            RemoteVoiceConfig::default(),
+        )
+    };
+    let mut talker = polled("talker");
+    let mut listener = polled("listener");
+    let id = talker.add_local_voice(LocalVoiceConfig::default()).unwrap();
+    talker
+        .polled_client()
+        .unwrap()
+        .join_or_create_room("loop", RoomOptions::default())
+        .unwrap();
+    let codec = CodecConfig::default();
+    let (samples, rate) = (
+        codec.format.frame_samples(),
+        codec.format.sampling_rate.hz() as f32,
+    );
+    let mut listener_started = false;
+    let mut frame = 0;
+    let mut out = vec![0.0f32; 960];
+    let mut heard = 0.0f32;
+    // One game frame = 20 ms: service both, push one voice frame, mix. Bounded.
+    for _ in 0..300 {
+        let talker_events = talker.service();
+        if !listener_started
+            && talker_events
+                .iter()
+                .any(|e| matches!(e, LbEvent::Joined { .. }))
+        {
+            listener.polled_client().unwrap().join_room("loop").unwrap();
+            listener_started = true;
+        }
+        listener.service();
+        if listener.receiver().voice(1, id).is_some() {
+            talker
+                .push_frame(Instant::now(), id, &tone(frame, samples, rate))
+                .unwrap();
+            frame += 1;
+            listener.mix(Instant::now(), &mut out);
+            heard += out.iter().map(|s| s * s).sum::<f32>();
+        }
+        if frame >= 50 && heard > 0.0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        frame >= 50,
+        "the listener learned the voice and 50 frames were sent (sent {frame})"
+    );
+    let stats = listener.receiver().voice(1, id).unwrap().stats();
+    assert!(
+        stats.frames_received > 25,
+        "received {} of {frame}",
+        stats.frames_received
+    );
+    assert!(heard > 0.0, "the mix is not silent");
+    drop((talker, listener));
+    server.block_on(d.shutdown());
+}

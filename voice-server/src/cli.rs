@@ -56,6 +56,12 @@ pub enum Command {
     Doctor {
         /// The URL to check.
         url: String,
+        /// Extra CA certificate (PEM) to trust, e.g. gen-cert's server-ca.pem (repeatable).
+        #[arg(long = "ca-file")]
+        ca_files: Vec<PathBuf>,
+        /// Trust exactly the certificate with this SHA-256 fingerprint (hex, colons allowed).
+        #[arg(long)]
+        pin: Vec<String>,
     },
 }
 
@@ -116,10 +122,7 @@ pub fn main() -> ExitCode {
             key_out,
             days,
         } => gen_cert(domains, ips, out, key_out, days),
-        Command::Doctor { url } => {
-            eprintln!("doctor {url}: the TLS diagnosis (transport::runtime::tls::diagnose) is not available in this build yet; meanwhile try `openssl s_client -connect HOST:PORT -servername HOST`");
-            ExitCode::FAILURE
-        }
+        Command::Doctor { url, ca_files, pin } => doctor(url, ca_files, pin),
     }
 }
 
@@ -218,5 +221,43 @@ fn gen_cert(
             eprintln!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn doctor(url: String, ca_files: Vec<PathBuf>, pins: Vec<String>) -> ExitCode {
+    use transport::runtime::tls::{diagnose, parse_fingerprint, ClientTlsConfig};
+    let mut trust = ClientTlsConfig {
+        extra_ca_files: ca_files,
+        ..ClientTlsConfig::default()
+    };
+    for pin in pins {
+        match parse_fingerprint(&pin) {
+            Ok(f) => trust.pinned_sha256.push(f),
+            Err(e) => {
+                eprintln!("--pin {pin}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let checks = runtime.block_on(diagnose(&url, &trust));
+    let mut ok = true;
+    for check in &checks {
+        println!("{check}");
+        ok &= check.ok;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

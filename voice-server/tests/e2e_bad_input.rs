@@ -36,7 +36,7 @@ async fn garbage_malformed_and_unknown_input_is_answered_and_others_keep_working
         for role in [Role::Name, Role::Master, Role::Game] {
             let target = host_port(&d.url(role, Protocol::Udp).unwrap());
             for i in 0..200u32 {
-                let junk: Vec<u8> = (0..(i % 1300)).map(|j| (j as u32 * 31 + i) as u8).collect();
+                let junk: Vec<u8> = (0..(i % 1300)).map(|j| (j * 31 + i) as u8).collect();
                 socket.send_to(&junk, &target).await.unwrap();
             }
         }

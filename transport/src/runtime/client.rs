@@ -128,6 +128,9 @@ pub enum ConnectError {
 const COMMAND_QUEUE: usize = 4096;
 
 /// Events of one client connection.
+///
+/// Events queue without bound until read: read them regularly (`recv` in a task,
+/// or `try_recv` once per game-loop frame). Dropping this only stops delivery.
 #[derive(Debug)]
 pub struct ClientEvents {
     events: mpsc::UnboundedReceiver<ConnectionEvent>,

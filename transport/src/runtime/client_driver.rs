@@ -5,7 +5,7 @@
 //! re-arm the single timer from `poll_timeout`, comparing the deadline with the
 //! clock before sleeping (a due deadline is handled at once).
 
-use super::stream::{LinkTasks, StreamInput, CLOSE_FLUSH_TIMEOUT};
+use super::stream::{FrameArena, LinkTasks, StreamInput, CLOSE_FLUSH_TIMEOUT};
 use crate::config::TransportConfig;
 use crate::connection::{Connection, ConnectionState};
 use crate::event::{ConnectionEvent, DisconnectReason};
@@ -128,6 +128,7 @@ pub(crate) struct ClientDriver {
     events: mpsc::UnboundedSender<ConnectionEvent>,
     ready: Option<oneshot::Sender<Result<(), DisconnectReason>>>,
     transmit: Vec<u8>,
+    arena: FrameArena,
     disconnect_requested: bool,
 }
 
@@ -149,6 +150,7 @@ impl ClientDriver {
             events,
             ready: Some(ready),
             transmit: Vec::with_capacity(64 * 1024),
+            arena: FrameArena::default(),
             disconnect_requested: false,
         }
     }
@@ -157,6 +159,7 @@ impl ClientDriver {
     pub(crate) async fn run(mut self) {
         let timer = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(timer);
+        let mut due_in_a_row: u32 = 0;
         loop {
             // Outputs, in the documented order: transmits, events, then the timer.
             if self.drain().await {
@@ -166,12 +169,18 @@ impl ClientDriver {
             if let Some(deadline) = deadline {
                 if deadline <= super::now() {
                     self.connection.handle_timeout(super::now());
+                    // A core whose deadline does not move would spin here: stay polite.
+                    due_in_a_row += 1;
+                    if due_in_a_row & 63 == 0 {
+                        tokio::task::yield_now().await;
+                    }
                     continue;
                 }
                 timer
                     .as_mut()
                     .reset(tokio::time::Instant::from_std(deadline));
             }
+            due_in_a_row = 0;
             tokio::select! {
                 () = &mut timer, if deadline.is_some() => {
                     self.connection.handle_timeout(super::now());
@@ -290,11 +299,7 @@ impl ClientDriver {
                     }
                 }
                 ClientLink::Stream { tasks, .. } => {
-                    if tasks
-                        .writer
-                        .try_send(Bytes::copy_from_slice(datagram))
-                        .is_err()
-                    {
+                    if tasks.writer.try_send(self.arena.copy(datagram)).is_err() {
                         tracing::warn!(remote = %self.shared.remote, "write queue full; closing the connection");
                         self.deliver(ConnectionEvent::Disconnected(DisconnectReason::Transport(
                             "the connection could not keep up with the data sent (write queue full)".into(),

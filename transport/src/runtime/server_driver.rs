@@ -8,14 +8,13 @@
 
 use super::server::ServerHandler;
 use super::stream::{
-    spawn_link, AbortOnDrop, LinkTasks, StreamInput, StreamLink, FRAME_HEADER_ALLOWANCE,
+    spawn_link, AbortOnDrop, FrameArena, LinkTasks, StreamInput, StreamLink, FRAME_HEADER_ALLOWANCE,
 };
 use super::udp::UdpIo;
 use super::ws;
 use crate::endpoint::{Destination, Endpoint, EndpointConfig, PeerHandle};
 use crate::event::ConnectionEvent;
 use crate::types::Protocol;
-use bytes::Bytes;
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -95,6 +94,7 @@ pub(crate) struct ServerDriver<H: ServerHandler> {
     /// Writer tasks of removed streams, flushing their last frames.
     closing: Vec<JoinHandle<()>>,
     transmit: Vec<u8>,
+    arena: FrameArena,
 }
 
 impl<H: ServerHandler> ServerDriver<H> {
@@ -129,6 +129,7 @@ impl<H: ServerHandler> ServerDriver<H> {
             connected: HashSet::new(),
             closing: Vec::new(),
             transmit: Vec::with_capacity(64 * 1024),
+            arena: FrameArena::default(),
         }
     }
 
@@ -164,6 +165,7 @@ impl<H: ServerHandler> ServerDriver<H> {
         tokio::pin!(timer);
         let mut stopping: Option<Instant> = None;
 
+        let mut due_in_a_row: u32 = 0;
         loop {
             if self.drain().await {
                 // Still busy after the drain budget: let other tasks run, then go on.
@@ -183,6 +185,11 @@ impl<H: ServerHandler> ServerDriver<H> {
                 // Compare with the clock before sleeping: a due deadline runs now.
                 if deadline <= super::now() {
                     self.handle_timeout();
+                    // A core whose deadline does not move would spin here: stay polite.
+                    due_in_a_row += 1;
+                    if due_in_a_row & 63 == 0 {
+                        tokio::task::yield_now().await;
+                    }
                     continue;
                 }
                 timer
@@ -198,6 +205,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
                 Poll::Pending
             });
+            due_in_a_row = 0;
             tokio::select! {
                 () = &mut shutdown, if stopping.is_none() => stopping = Some(self.begin_shutdown()),
                 () = &mut timer, if deadline.is_some() => self.handle_timeout(),
@@ -270,10 +278,9 @@ impl<H: ServerHandler> ServerDriver<H> {
 
     fn handle_command(&mut self, command: Box<dyn Any + Send>) {
         match command.downcast::<H::Command>() {
-            Ok(command) => {
-                self.handler
-                    .handle_command(super::now(), *command, &mut self.endpoint)
-            }
+            Ok(command) => self
+                .handler
+                .handle_command(super::now(), *command, &mut self.endpoint),
             Err(_) => tracing::error!(
                 "a ServerControl of another command type was used; the command was dropped"
             ),
@@ -371,7 +378,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                         if stream_peer
                             .tasks
                             .writer
-                            .try_send(Bytes::copy_from_slice(data))
+                            .try_send(self.arena.copy(data))
                             .is_err()
                         {
                             tracing::warn!(
@@ -431,10 +438,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
                 Destination::Stream(peer) => {
                     if let Some(stream_peer) = self.stream_peers.get(&peer) {
-                        let _ = stream_peer
-                            .tasks
-                            .writer
-                            .try_send(Bytes::copy_from_slice(data));
+                        let _ = stream_peer.tasks.writer.try_send(self.arena.copy(data));
                     }
                 }
             }

@@ -202,6 +202,28 @@ impl FrameDecoder {
     }
 }
 
+/// Hands out owned copies of outgoing frames from one shared buffer, so that
+/// queueing a frame to a writer task costs no allocation per frame (one block
+/// of [`FrameArena::BLOCK`] bytes is allocated when the previous is used up).
+#[derive(Debug, Default)]
+pub struct FrameArena {
+    buffer: BytesMut,
+}
+
+impl FrameArena {
+    /// Bytes reserved at a time.
+    pub const BLOCK: usize = 64 * 1024;
+
+    /// An owned copy of `data`.
+    pub fn copy(&mut self, data: &[u8]) -> Bytes {
+        if self.buffer.capacity() < data.len() {
+            self.buffer.reserve(data.len().max(Self::BLOCK));
+        }
+        self.buffer.extend_from_slice(data);
+        self.buffer.split().freeze()
+    }
+}
+
 /// Appends one length-prefixed frame to `out`.
 pub fn encode_frame(payload: &[u8], out: &mut BytesMut) {
     out.reserve(4 + payload.len());
@@ -256,33 +278,33 @@ pub fn spawn_link(
     frame_limit: usize,
     inbound: mpsc::Sender<StreamInput>,
 ) -> LinkTasks {
+    use tracing::Instrument;
     let (writer, queue) = mpsc::channel(WRITE_QUEUE_FRAMES);
-    match link {
+    let reader_span = tracing::debug_span!("stream_reader", stream);
+    let writer_span = tracing::debug_span!("stream_writer", stream);
+    let (reader_task, writer_task) = match link {
         StreamLink::Framed(io) => {
             let (read_half, write_half) = tokio::io::split(io);
-            let reader_task = AbortOnDrop(tokio::spawn(read_framed(
-                read_half,
-                stream,
-                FrameDecoder::new(frame_limit),
-                inbound,
-            )));
-            let writer_task = tokio::spawn(write_framed(write_half, queue));
-            LinkTasks {
-                writer,
-                writer_task,
-                reader_task,
-            }
+            let decoder = FrameDecoder::new(frame_limit);
+            (
+                tokio::spawn(
+                    read_framed(read_half, stream, decoder, inbound).instrument(reader_span),
+                ),
+                tokio::spawn(write_framed(write_half, queue).instrument(writer_span)),
+            )
         }
         StreamLink::WebSocket(socket) => {
             let (sink, source) = socket.split();
-            let reader_task = AbortOnDrop(tokio::spawn(read_websocket(source, stream, inbound)));
-            let writer_task = tokio::spawn(write_websocket(sink, queue));
-            LinkTasks {
-                writer,
-                writer_task,
-                reader_task,
-            }
+            (
+                tokio::spawn(read_websocket(source, stream, inbound).instrument(reader_span)),
+                tokio::spawn(write_websocket(sink, queue).instrument(writer_span)),
+            )
         }
+    };
+    LinkTasks {
+        writer,
+        writer_task,
+        reader_task: AbortOnDrop(reader_task),
     }
 }
 
@@ -470,6 +492,19 @@ mod tests {
         );
         let mut buf = BytesMut::from(&[0, 0, 0, 101][..]);
         assert!(decoder.decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn arena_copies_are_independent() {
+        let mut arena = FrameArena::default();
+        let first = arena.copy(b"one");
+        let second = arena.copy(&[9u8; 70_000]);
+        let third = arena.copy(b"three");
+        assert_eq!(
+            (&first[..], second.len(), &third[..]),
+            (&b"one"[..], 70_000, &b"three"[..])
+        );
+        assert!(second.iter().all(|b| *b == 9));
     }
 
     #[test]

@@ -115,9 +115,7 @@ fn pick_config(
                 && r.max_sample_rate().0 >= config.rate
         });
         if let Some(range) = fits {
-            let chosen = range
-                .clone()
-                .with_sample_rate(cpal::SampleRate(config.rate));
+            let chosen = (*range).with_sample_rate(cpal::SampleRate(config.rate));
             return Ok((format, chosen.config()));
         }
     }

@@ -118,7 +118,6 @@ pub(crate) struct PendingOp {
 ///
 /// The two front ends ([`LoadBalancingClient`](super::LoadBalancingClient),
 /// [`PolledClient`](super::PolledClient)) do exactly this over the tokio transport.
-#[derive(Debug)]
 pub struct LoadBalancingCore {
     pub(crate) config: LbConfig,
     pub(crate) state: ClientState,
@@ -147,6 +146,25 @@ pub struct LoadBalancingCore {
     pub(crate) actions: VecDeque<Action>,
     pub(crate) events: VecDeque<LbEvent>,
     pub(crate) completions: VecDeque<Completion>,
+}
+
+impl std::fmt::Debug for LoadBalancingCore {
+    /// The state, never the token or authentication values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadBalancingCore")
+            .field("state", &self.state)
+            .field("connection", &self.conn)
+            .field("goal", &self.goal)
+            .field(
+                "room",
+                &self
+                    .room
+                    .as_ref()
+                    .map(|room| (&room.name, room.local_actor)),
+            )
+            .field("has_token", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoadBalancingCore {
@@ -489,6 +507,9 @@ impl LoadBalancingCore {
         }
         match &options.receivers {
             Receivers::Others => {}
+            Receivers::Actors(targets) if targets.is_empty() => {
+                return Err(empty_targets());
+            }
             Receivers::Actors(targets) => {
                 parameters.insert(
                     param::ACTOR_LIST,
@@ -528,6 +549,7 @@ impl LoadBalancingCore {
             return Err(self.invalid_state("send_raw", "join a room first"));
         }
         let targets = match &options.receivers {
+            Receivers::Actors(targets) if targets.is_empty() => return Err(empty_targets()),
             Receivers::Actors(targets) if targets.len() > usize::from(u8::MAX) => {
                 return Err(LbError::InvalidArgument(format!(
                     "{} target actors; a raw frame names at most 255 (use an interest group instead)",
@@ -707,6 +729,9 @@ impl LoadBalancingCore {
     ) -> Result<RequestId, LbError> {
         let now = self.clock(now);
         let on_master = self.state.is_on_master() && self.step.is_none();
+        if !on_master {
+            self.check_config()?;
+        }
         if !self.state.is_disconnected() && !on_master {
             return Err(self.invalid_state(
                 operation,
@@ -729,9 +754,23 @@ impl LoadBalancingCore {
         Ok(request)
     }
 
+    /// Refuses settings that cannot work before anything is sent.
+    fn check_config(&self) -> Result<(), LbError> {
+        if self.config.app_id.trim().is_empty() {
+            return Err(LbError::InvalidArgument(
+                "LbConfig::app_id is empty: set the application id the server expects".into(),
+            ));
+        }
+        if url_protocol(&self.config.name_server).is_none() {
+            return Err(LbError::InvalidAddress(self.config.name_server.clone()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn set_state(&mut self, to: ClientState) {
         if self.state != to {
             let from = std::mem::replace(&mut self.state, to);
+            tracing::debug!(%from, %to, "load-balancing state");
             self.events.push_back(LbEvent::StateChanged { from, to });
         }
     }
@@ -864,4 +903,10 @@ fn non_empty(name: String, operation: &str) -> Result<String, LbError> {
     } else {
         Ok(name)
     }
+}
+
+fn empty_targets() -> LbError {
+    LbError::InvalidArgument(
+        "Receivers::Actors is empty: name at least one actor, or use Receivers::Others".into(),
+    )
 }

@@ -228,7 +228,7 @@ impl TestClient {
     }
 }
 
-pub fn str_param<'a>(r: &'a OperationResponse, key: u8) -> &'a str {
+pub fn str_param(r: &OperationResponse, key: u8) -> &str {
     r.parameters
         .get(key)
         .and_then(Value::as_str)
