@@ -111,6 +111,12 @@ pub struct PeerInfo {
 /// CONNECT datagrams from spoofed addresses allocates nothing and every answer
 /// is at most as large as the datagram that caused it. A peer is forgotten
 /// once it is disconnected and its last datagrams are out.
+///
+/// A UDP peer is bound to the address it connected from: datagrams carrying
+/// its connection id from any other address are dropped (anti-spoofing; NAT
+/// rebinding is therefore not followed). The built-in network simulation of
+/// `EndpointConfig::transport` applies to UDP datagrams only (a stream cannot
+/// lose frames).
 pub struct Endpoint {
     config: EndpointConfig,
     epoch: Option<Instant>,
@@ -262,12 +268,12 @@ impl Endpoint {
             self.refuse(from, hello.nonce, wire::refuse::BAD_COOKIE);
             return;
         }
-        if hello.version != wire::PROTOCOL_VERSION
-            || hello.channels == 0
-            || hello.mtu < MIN_MTU
-            || hello.window == 0
-        {
+        if hello.version != wire::PROTOCOL_VERSION {
             self.refuse(from, hello.nonce, wire::refuse::VERSION);
+            return;
+        }
+        if hello.channels == 0 || hello.mtu < MIN_MTU || hello.window == 0 {
+            self.refuse(from, hello.nonce, wire::refuse::PARAMETERS);
             return;
         }
         if self.peers.len() >= self.config.max_peers {

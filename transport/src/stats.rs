@@ -39,6 +39,9 @@ pub struct ConnectionStats {
     /// Fragments refused because the reassembly memory bound was reached
     /// (`max_reassembly_bytes`); the sender has to resend them later.
     pub reassembly_rejected: u64,
+    /// Unreliable datagrams dropped unsent because too many were waiting for
+    /// `poll_transmit` (the driver fell behind; realtime data, oldest first).
+    pub unreliable_dropped: u64,
     /// Smoothed round-trip time.
     pub rtt: Duration,
     /// Round-trip time variance (mean deviation).

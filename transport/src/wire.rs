@@ -17,7 +17,7 @@
 //! | 2    | COOKIE         | nonce u64, cookie [16]                                            |
 //! | 3    | CONNECT_COOKIE | version u8, nonce u64, mtu u16, channels u8, window u16, cookie [16], padding |
 //! | 4    | ACCEPT         | nonce u64, connection id u32, mtu u16, channels u8, window u16, server time ms u64 |
-//! | 5    | REFUSE         | nonce u64, reason u8 (1 server full, 2 version, 3 bad cookie)      |
+//! | 5    | REFUSE         | nonce u64, reason u8 (1 server full, 2 version, 3 bad cookie, 4 bad parameters)      |
 //! | 6    | STREAM_CONNECT | version u8, channels u8 (streams only: no cookie, the stream proves the address) |
 //!
 //! DATA flags (low nibble): `0x01` a CRC32 (IEEE) of every preceding byte of
@@ -131,6 +131,8 @@ pub mod refuse {
     pub const VERSION: u8 = 2;
     /// Cookie did not verify.
     pub const BAD_COOKIE: u8 = 3;
+    /// MTU below the minimum, no channels or a zero window.
+    pub const PARAMETERS: u8 = 4;
 }
 
 use crate::types::Delivery;

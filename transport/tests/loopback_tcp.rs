@@ -269,3 +269,49 @@ async fn peer_that_stops_reading_is_disconnected() {
     })
     .await;
 }
+
+/// A TCP client reaching a WebSocket port is told it is one.
+#[tokio::test]
+async fn tcp_client_to_websocket_port_says_so() {
+    guard(async {
+        let server = start(vec![listener(Protocol::Ws, Some("/Master"), None)]).await;
+        let address = server.addresses[0].1;
+        let error = Client::connect(&format!("tcp://{address}"), client_config(None))
+            .await
+            .unwrap_err();
+        println!("{error}");
+        assert!(matches!(error, ConnectError::Protocol { .. }), "{error}");
+        assert!(error.to_string().contains("ws://host:port/path"), "{error}");
+        server.stop().await;
+    })
+    .await;
+}
+
+/// A port that accepts TCP but answers with something else than this protocol.
+#[tokio::test]
+async fn wrong_greeting_is_a_protocol_error() {
+    guard(async {
+        let impostor = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = impostor.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = impostor.accept().await.unwrap();
+            let mut request = [0u8; 64];
+            let _ = stream.read(&mut request).await;
+            // A well-formed frame holding garbage.
+            let _ = stream
+                .write_all(&[0, 0, 0, 6, 0xba, 0xad, 0xf0, 0x0d, 0, 1])
+                .await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let config = transport::runtime::ClientConfig {
+            connect_timeout: Duration::from_secs(2),
+            ..client_config(None)
+        };
+        let error = Client::connect(&format!("tcp://{address}"), config)
+            .await
+            .unwrap_err();
+        println!("{error}");
+        assert!(matches!(error, ConnectError::Protocol { .. }), "{error}");
+    })
+    .await;
+}

@@ -99,3 +99,81 @@ async fn tls_client_to_plain_port_is_a_tls_error() {
     })
     .await;
 }
+
+/// Round-trip figure, not an assertion: sequential reliable echoes on each protocol.
+/// Run: `cargo test -p transport --test loopback_wss -- --ignored --nocapture echo_round_trips`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn echo_round_trips() {
+    guard(async {
+        let (tls, pem) = self_signed();
+        let server = start(vec![
+            listener(Protocol::Udp, None, None),
+            listener(Protocol::Tcp, None, None),
+            listener(Protocol::Ws, Some("/Game"), None),
+            listener(Protocol::Wss, Some("/Game"), Some(tls)),
+        ])
+        .await;
+        const ROUNDS: u32 = 1000;
+        for (protocol, path) in [
+            (Protocol::Udp, ""),
+            (Protocol::Tcp, ""),
+            (Protocol::Ws, "/Game"),
+            (Protocol::Wss, "/Game"),
+        ] {
+            let url = if protocol == Protocol::Wss {
+                format!("wss://localhost:{}/Game", server.addresses[3].1.port())
+            } else {
+                server.url(protocol, path)
+            };
+            let (client, mut events) = Client::connect(&url, client_config(Some(&pem)))
+                .await
+                .unwrap();
+            let started = std::time::Instant::now();
+            for _ in 0..ROUNDS {
+                client
+                    .send(
+                        bytes::Bytes::from_static(b"echo:ping"),
+                        transport::SendOptions::RELIABLE,
+                    )
+                    .unwrap();
+                client_message(&mut events).await;
+            }
+            println!(
+                "{protocol}: mean echo round trip {:?} over {ROUNDS}",
+                started.elapsed() / ROUNDS
+            );
+        }
+        server.stop().await;
+    })
+    .await;
+}
+
+/// WSS by IP address: the certificate's IP entry is checked (SNI is not sent for IPs).
+#[tokio::test]
+async fn wss_by_ip_address() {
+    guard(async {
+        let (tls, pem) = self_signed();
+        let mut server = start(vec![listener(Protocol::Wss, Some("/Game"), Some(tls))]).await;
+        let url = server.url(Protocol::Wss, "/Game");
+        assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
+        let (client, mut events) = Client::connect(&url, client_config(Some(&pem)))
+            .await
+            .unwrap();
+        server.wait_connected().await;
+        assert!(
+            client.is_encryption_established(),
+            "WSS counts as encrypted from the start"
+        );
+        client
+            .send(
+                bytes::Bytes::from_static(b"echo:tls"),
+                transport::SendOptions::RELIABLE.encrypted(true),
+            )
+            .unwrap();
+        let reply = client_message(&mut events).await;
+        assert!(reply.encrypted && &reply.payload[..] == b"re:tls");
+        server.stop().await;
+    })
+    .await;
+}

@@ -328,3 +328,32 @@ fn both_sides_starting_the_exchange_still_agree() {
     assert_eq!(sim.client_messages(0).len(), 1);
     assert_eq!(sim.server_messages().len(), 1);
 }
+
+#[test]
+fn repeated_establish_is_harmless() {
+    let mut sim = sim(TransportConfig::default(), 7);
+    let now = sim.now;
+    sim.clients[0].connection.establish_encryption(now);
+    sim.clients[0].connection.establish_encryption(now);
+    establish(&mut sim);
+    let now = sim.now;
+    sim.clients[0].connection.establish_encryption(now);
+    sim.flush();
+    let established = sim.clients[0]
+        .events
+        .iter()
+        .filter(|e| **e == ConnectionEvent::EncryptionEstablished)
+        .count();
+    assert_eq!(established, 2, "one per completed request");
+    assert!(!sim.clients[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, ConnectionEvent::EncryptionFailedToEstablish(_))));
+    let now = sim.now;
+    sim.clients[0]
+        .connection
+        .send(now, SECRET, SendOptions::RELIABLE.encrypted(true))
+        .unwrap();
+    sim.run_for(Duration::from_millis(200));
+    assert_eq!(sim.server_messages().len(), 1);
+}

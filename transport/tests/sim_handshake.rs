@@ -291,3 +291,51 @@ fn lost_accept_is_recovered() {
         .count();
     assert_eq!(connected, 1);
 }
+
+#[test]
+fn bad_parameters_and_versions_are_refused_with_a_reason() {
+    let mut server = endpoint(100);
+    let now = std::time::Instant::now();
+    let alice = spoofed(1);
+    let mut buf = Vec::new();
+    let mut answer = |server: &mut Endpoint, hello: Hello| {
+        let cookie = cookie_for(server, alice, hello.nonce);
+        let mut datagram = Vec::new();
+        wire::put_hello(&mut datagram, &hello, Some(&cookie));
+        server.handle_datagram(now, alice, &datagram);
+        server.poll_transmit(now, &mut buf).unwrap();
+        (buf[0] >> 4, buf[9])
+    };
+    let refused = |reason| (wire::packet::REFUSE, reason);
+    assert_eq!(
+        answer(
+            &mut server,
+            Hello {
+                mtu: 500,
+                ..hello(1)
+            }
+        ),
+        refused(wire::refuse::PARAMETERS)
+    );
+    assert_eq!(
+        answer(
+            &mut server,
+            Hello {
+                channels: 0,
+                ..hello(2)
+            }
+        ),
+        refused(wire::refuse::PARAMETERS)
+    );
+    assert_eq!(
+        answer(
+            &mut server,
+            Hello {
+                version: 99,
+                ..hello(3)
+            }
+        ),
+        refused(wire::refuse::VERSION)
+    );
+    assert_eq!(server.peer_count(), 0);
+}

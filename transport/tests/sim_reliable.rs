@@ -201,3 +201,54 @@ fn sequence_numbers_wrap_around() {
         "sequenced messages lost or reordered across the wrap"
     );
 }
+
+#[test]
+fn many_clients_are_demultiplexed() {
+    let mut sim = Sim::new(TransportConfig::default(), 17);
+    for _ in 0..5 {
+        sim.add_client(TransportConfig::default());
+    }
+    sim.set_link(Netem {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(20),
+        loss: 0.1,
+        duplicate: 0.0,
+    });
+    sim.connect_all();
+    for index in 0..300u32 {
+        let now = sim.now;
+        for client in 0..5u8 {
+            let mut payload = vec![client];
+            payload.extend_from_slice(&index.to_be_bytes());
+            sim.clients[usize::from(client)]
+                .connection
+                .send(now, &payload, SendOptions::RELIABLE)
+                .unwrap();
+        }
+        sim.run_for(Duration::from_millis(2));
+    }
+    assert!(
+        sim.run_until(Duration::from_secs(60), |sim| sim.server_messages().len()
+            == 1500)
+    );
+    for client in 0..5u8 {
+        let peer = sim.server_peer(usize::from(client));
+        let from_peer: Vec<u32> = sim
+            .server_events
+            .iter()
+            .filter(|e| e.peer == peer)
+            .filter_map(|e| match &e.event {
+                ConnectionEvent::Message(m) => Some(m.payload.clone()),
+                _ => None,
+            })
+            .map(|payload| {
+                assert_eq!(payload[0], client, "message attributed to the wrong peer");
+                u32::from_be_bytes(payload[1..5].try_into().unwrap())
+            })
+            .collect();
+        assert!(
+            from_peer.iter().copied().eq(0..300),
+            "client {client}: lost, duplicated or reordered"
+        );
+    }
+}

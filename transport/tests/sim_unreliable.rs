@@ -171,3 +171,38 @@ fn flush_window_delays_and_batches() {
     );
     assert_eq!(sim.server_messages().len(), 5);
 }
+
+#[test]
+fn unpolled_unreliable_queue_is_bounded() {
+    let mut sim = Sim::new(TransportConfig::default(), 12);
+    sim.add_client(TransportConfig::default());
+    sim.connect_all();
+    let now = sim.now;
+    // The driver never polls: 10,000 messages of 1000 bytes would be 10 MB.
+    for index in 0..10_000u32 {
+        let mut payload = index.to_be_bytes().to_vec();
+        payload.resize(1000, 0);
+        sim.clients[0]
+            .connection
+            .send(now, &payload, SendOptions::UNRELIABLE)
+            .unwrap();
+    }
+    let dropped = sim.clients[0].connection.stats().unreliable_dropped;
+    assert!(dropped >= 9_000, "oldest dropped: {dropped}");
+    sim.run_for(Duration::from_millis(100));
+    let received: Vec<u32> = sim
+        .server_messages()
+        .iter()
+        .map(|m| index_of(&m.payload))
+        .collect();
+    assert!(
+        received.len() <= 257 && received.len() >= 256,
+        "{}",
+        received.len()
+    );
+    assert_eq!(
+        *received.last().unwrap(),
+        9_999,
+        "the newest messages survive"
+    );
+}

@@ -34,10 +34,18 @@
 //! handled by the same two mechanisms: a faster sender raises the delay and
 //! is caught up by drops, a slower one causes occasional underruns.
 //!
-//! After [`JitterConfig::pause_after`] of consecutive underruns (the sender
+//! A missing frame whose latest expected arrival (`seq * frame +
+//! max(transit) + frame / 2`) has passed is reported [`Pop::Lost`] without
+//! waiting for a later one, so random loss does not stretch playout.
+//!
+//! After [`JitterConfig::pause_after`] of consecutive missing frames (the sender
 //! stopped sending: DTX silence, or a long outage) the buffer pauses and
 //! returns [`Pop::Empty`]; the next arrival starts a new talk spurt at the
 //! target delay.
+//!
+//! A new talk spurt after a pause or an end of stream moves the transit
+//! window's base to its first frame (keeping the measured spread), since the
+//! sender may have skipped time without numbering it.
 //!
 //! Memory is allocated once in [`JitterBuffer::new`]; `push` copies the payload
 //! into a preallocated slot and `pop` lends it back, so there is no allocation
@@ -218,6 +226,8 @@ pub struct JitterBuffer {
     started_once: bool,
     seen: u128,
     underrun_run: u32,
+    speculative: u32,
+    rebase: bool,
     pops_since_drop: u32,
     delay_us: i64,
     stats: JitterStats,
@@ -269,6 +279,8 @@ impl JitterBuffer {
             started_once: false,
             seen: 0,
             underrun_run: 0,
+            speculative: 0,
+            rebase: false,
             pops_since_drop: 0,
             delay_us: 0,
             stats: JitterStats::default(),
@@ -419,6 +431,17 @@ impl JitterBuffer {
         slot.data[..payload.len()].copy_from_slice(payload);
         self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
         self.stats.received += 1;
+        if self.rebase {
+            // First frame after a pause: the sender's timeline may have moved
+            // (unnumbered silence). Keep the measured spread, move its base.
+            self.rebase = false;
+            let delta = (t - ext as i64 * self.frame_us) - self.min_transit;
+            for x in &mut self.transit {
+                *x += delta;
+            }
+            self.min_transit += delta;
+            self.max_transit += delta;
+        }
         self.record_transit(t, ext);
         PushOutcome::Stored
     }
@@ -473,8 +496,8 @@ impl JitterBuffer {
             }
             let mut next = self.next_seq.unwrap_or(first);
             while next < first {
-                // Frames of a new spurt that never arrived.
-                self.stats.lost += 1;
+                // Numbers skipped before a new spurt (silence or loss; not
+                // counted as lost).
                 self.advance(false);
                 next += 1;
             }
@@ -508,10 +531,12 @@ impl JitterBuffer {
         self.delay_us = self.delay_us_at(t, seq);
         if self.is_present(seq) {
             self.underrun_run = 0;
+            self.speculative = 0;
             self.slots[index].present = false;
             self.advance(true);
             if self.slots[index].end {
                 self.playing = false;
+                self.rebase = !self.transit.is_empty();
                 return Pop::EndOfStream;
             }
             self.stats.delivered += 1;
@@ -523,6 +548,7 @@ impl JitterBuffer {
         }
         if self.later_present(seq) {
             self.underrun_run = 0;
+            self.speculative = 0;
             self.stats.lost += 1;
             self.advance(false);
             let next = seq + 1;
@@ -538,8 +564,26 @@ impl JitterBuffer {
         let paused_us = self.underrun_run as i64 * self.frame_us;
         if paused_us > self.config.pause_after.as_micros() as i64 || self.delay_us_at(t, seq) > max
         {
+            // The sender went quiet: undo the frames declared lost since the
+            // last real one (they were probably never sent) and wait.
+            for _ in 0..self.speculative {
+                self.seen >>= 1;
+                self.stats.lost -= 1;
+            }
+            if let Some(next) = self.next_seq.as_mut() {
+                *next -= self.speculative as u64;
+            }
+            self.speculative = 0;
             self.playing = false;
+            self.rebase = !self.transit.is_empty();
             return Pop::Empty;
+        }
+        // Past the latest arrival time seen in the window: probably lost.
+        if t > seq as i64 * self.frame_us + self.max_transit + self.frame_us / 2 {
+            self.speculative += 1;
+            self.stats.lost += 1;
+            self.advance(false);
+            return Pop::Lost { seq, next: None };
         }
         self.stats.underruns += 1;
         Pop::Underrun

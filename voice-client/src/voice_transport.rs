@@ -231,6 +231,12 @@ impl NetworkEmulator {
     /// Sends `bytes` at `now`; reliable packets are never lost (but jitter).
     pub fn send(&mut self, now: Instant, bytes: Vec<u8>, reliable: bool) {
         let lost = self.rng.gen_bool(self.config.loss.clamp(0.0, 1.0));
+        self.send_decided(now, bytes, reliable, lost);
+    }
+
+    /// Like [`NetworkEmulator::send`] with the loss decided by the caller
+    /// (to replay one loss pattern through several paths); `config.loss` is ignored.
+    pub fn send_decided(&mut self, now: Instant, bytes: Vec<u8>, reliable: bool, lost: bool) {
         let jitter_us = self.config.jitter.as_micros() as u64;
         let extra = if jitter_us > 0 {
             self.rng.gen_range(0..jitter_us)

@@ -336,6 +336,13 @@ fn silence_pause_restarts_without_counting_loss() {
     assert_eq!(out.delivered, (0..100).collect::<Vec<_>>());
     assert_eq!(out.stats.lost, 0);
     assert!(out.empties > 30, "paused during the silence");
+    // The new spurt plays at the usual delay: the pause did not count as jitter.
+    for &(_, d) in &out.delays[50..] {
+        assert!(
+            d <= Duration::from_millis(60),
+            "delay {d:?} after the pause"
+        );
+    }
     assert!(out.underruns <= 10);
 }
 

@@ -112,6 +112,10 @@ impl Connection {
                 "the server does not speak protocol version {}; update the client or the server",
                 wire::PROTOCOL_VERSION
             ))),
+            wire::refuse::PARAMETERS => self.finish(DisconnectReason::ConnectFailed(
+                "the server refused the connection parameters; use an MTU of at least 576 and at least one channel"
+                    .into(),
+            )),
             other => self.finish(DisconnectReason::ConnectFailed(format!(
                 "refused by the server (reason {other})"
             ))),

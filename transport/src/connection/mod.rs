@@ -396,6 +396,8 @@ impl Connection {
 
     /// Starts the X25519 key exchange; ends in `EncryptionEstablished` or
     /// `EncryptionFailedToEstablish`. Over WSS it succeeds at once (TLS).
+    /// Calling it again while the exchange runs does nothing; once established
+    /// it reports `EncryptionEstablished` again; after a failure it retries.
     pub fn establish_encryption(&mut self, now: Instant) {
         let now = self.advance_clock(now);
         self.start_key_exchange(now);
@@ -409,7 +411,7 @@ impl Connection {
 
     /// Starts a graceful disconnect: the peer is told, then `Disconnected(Local)`.
     pub fn disconnect(&mut self, now: Instant) {
-        let now = self.advance_clock(now);
+        self.advance_clock(now);
         match self.state {
             ConnectionState::Connected => {
                 self.state = ConnectionState::Disconnecting;
@@ -418,7 +420,6 @@ impl Connection {
             ConnectionState::Connecting => self.finish(DisconnectReason::Local),
             ConnectionState::Disconnecting | ConnectionState::Disconnected => {}
         }
-        let _ = now;
         self.update_timeout();
     }
 
@@ -528,8 +529,7 @@ impl Connection {
 
     /// The stream under the connection closed.
     pub(crate) fn handle_transport_closed(&mut self, now: Instant) {
-        let now = self.advance_clock(now);
-        let _ = now;
+        self.advance_clock(now);
         self.finish(DisconnectReason::Transport("the stream closed".into()));
         self.update_timeout();
     }

@@ -120,7 +120,7 @@ impl Connection {
                 Ok(len) => {
                     self.peer_sealed_seen = true;
                     self.accept_datagram(now, data.len());
-                    self.process_commands(now, &scratch[8..8 + len], true);
+                    self.process_commands(now, &scratch[8..8 + len]);
                 }
                 Err(error) => self.count_crypto_failure(error),
             }
@@ -133,7 +133,7 @@ impl Connection {
             return;
         }
         self.accept_datagram(now, data.len());
-        self.process_commands(now, body, false);
+        self.process_commands(now, body);
     }
 
     fn accept_datagram(&mut self, now: Instant, len: usize) {
@@ -149,14 +149,14 @@ impl Connection {
         }
     }
 
-    fn process_commands(&mut self, now: Instant, body: &[u8], datagram_sealed: bool) {
+    fn process_commands(&mut self, now: Instant, body: &[u8]) {
         let mut reader = Reader::new(body);
         while reader.remaining() > 0 && self.state != ConnectionState::Disconnected {
             let Ok(command) = wire::read_command(&mut reader) else {
                 return;
             };
             match command {
-                Command::Data(data) => self.receive_command(now, data, datagram_sealed),
+                Command::Data(data) => self.receive_command(data),
                 Command::Ack {
                     channel,
                     next,
@@ -227,8 +227,7 @@ impl Connection {
             }));
     }
 
-    fn receive_command(&mut self, now: Instant, command: DataCommand<'_>, datagram_sealed: bool) {
-        let _ = (now, datagram_sealed);
+    fn receive_command(&mut self, command: DataCommand<'_>) {
         let channel = command.channel;
         if channel >= self.channel_count
             || command.payload.len() > self.config.max_message_size + crate::crypto::SEAL_OVERHEAD

@@ -31,8 +31,17 @@ impl Connection {
                 .push_back(ConnectionEvent::EncryptionEstablished);
             return;
         }
-        if !matches!(self.key_state, KeyState::Idle) {
-            return;
+        match self.key_state {
+            // A failed exchange may be retried.
+            KeyState::Idle | KeyState::Failed => {}
+            // Asked again once established: confirm again.
+            KeyState::Established => {
+                self.events
+                    .push_back(ConnectionEvent::EncryptionEstablished);
+                return;
+            }
+            // Under way: its outcome will be reported.
+            KeyState::Initiated { .. } | KeyState::AwaitingAck => return,
         }
         let exchange = KeyExchange::new(&mut self.rng);
         let public = exchange.public_key();
@@ -91,7 +100,7 @@ impl Connection {
             return;
         }
         match self.key_state {
-            KeyState::Idle => {}
+            KeyState::Idle | KeyState::Failed => {}
             // Both sides started at once: the client's exchange wins, the
             // server answers it and drops its own request.
             KeyState::Initiated { .. } if self.side == Side::Server => {}

@@ -102,7 +102,13 @@ pub(super) struct Outbox {
     pool: Vec<Vec<u8>>,
     /// Command bytes per datagram.
     pub(super) budget: usize,
+    /// Bodies dropped because too many were waiting.
+    pub(super) dropped: u64,
 }
+
+/// Most unreliable datagram bodies waiting for `poll_transmit` (about 300 KB
+/// at the default MTU); beyond, the oldest is dropped.
+const MAX_READY_BODIES: usize = 256;
 
 impl Outbox {
     /// The open body, with room for `len` more bytes (closing it if needed).
@@ -118,6 +124,13 @@ impl Outbox {
     fn close(&mut self) {
         if self.open.is_empty() {
             return;
+        }
+        if self.ready.len() >= MAX_READY_BODIES {
+            // Realtime data: when the driver falls behind, the oldest goes.
+            if let Some(oldest) = self.ready.pop_front() {
+                self.recycle(oldest);
+                self.dropped += 1;
+            }
         }
         let fresh = self
             .pool
@@ -278,6 +291,7 @@ impl Connection {
                 None,
                 parts,
             );
+            self.stats.unreliable_dropped = self.outbox.dropped;
             return Ok(());
         }
         let mut payload = Vec::with_capacity(len);

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 
@@ -128,6 +128,9 @@ pub enum ConnectError {
 const COMMAND_QUEUE: usize = 4096;
 
 /// Events of one client connection.
+///
+/// Events queue without bound until read: read them regularly (`recv` in a task,
+/// or `try_recv` once per game-loop frame). Dropping this only stops delivery.
 #[derive(Debug)]
 pub struct ClientEvents {
     events: mpsc::UnboundedReceiver<ConnectionEvent>,
@@ -195,12 +198,22 @@ impl Client {
         }
         let mut last_error = None;
         for address in addresses {
-            let attempt = connect_to(&parsed, address, &config);
+            let heard = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let attempt = connect_to(&parsed, address, &config, heard.clone());
             match tokio::time::timeout_at(deadline, attempt).await {
                 Ok(Ok(connected)) => return Ok(connected),
                 // Another address of the same name may answer (e.g. ::1, then 127.0.0.1).
                 Ok(Err(error @ ConnectError::Refused { .. })) => last_error = Some(error),
                 Ok(Err(error)) => return Err(error),
+                Err(_) if heard.load(Ordering::Acquire) => {
+                    return Err(ConnectError::Protocol {
+                        address,
+                        reason: format!(
+                        "it sent data but did not complete this protocol's handshake within {:?}",
+                        config.connect_timeout
+                    ),
+                    })
+                }
                 Err(_) => {
                     return Err(ConnectError::Timeout {
                         address,
@@ -295,6 +308,7 @@ async fn connect_to(
     url: &ServerUrl,
     address: SocketAddr,
     config: &ClientConfig,
+    heard: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<(Client, ClientEvents), ConnectError> {
     let frame_limit = config.transport.max_message_size + FRAME_HEADER_ALLOWANCE;
     let io_error = |source: std::io::Error| ConnectError::Io {
@@ -339,7 +353,7 @@ async fn connect_to(
                     let (tcp, seen) = FirstBytes::new(tcp);
                     let result = ws::connect(Box::new(tcp), &url.to_string(), frame_limit).await;
                     let socket = result.map_err(|reason| {
-                        plain_to_tls(url, &seen).unwrap_or_else(|| ws_error(reason))
+                        plain_to_tls(url, address, &seen).unwrap_or_else(|| ws_error(reason))
                     })?;
                     StreamLink::WebSocket(socket)
                 }
@@ -371,8 +385,8 @@ async fn connect_to(
 
     let seed: u64 = rand::random();
     let connection =
-        Connection::connect(Instant::now(), config.transport.clone(), url.protocol, seed);
-    let shared = Arc::new(Shared::new(url.protocol, address, &config.transport));
+        Connection::connect(super::now(), config.transport.clone(), url.protocol, seed);
+    let shared = Arc::new(Shared::new(url.protocol, address, &config.transport, heard));
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let (event_tx, events) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = oneshot::channel();
@@ -394,7 +408,7 @@ async fn connect_to(
             Ok((Client { shared, commands }, ClientEvents { events }))
         }
         Ok(Err(reason)) => Err(first_bytes
-            .and_then(|seen| plain_to_tls(url, &seen))
+            .and_then(|seen| plain_to_tls(url, address, &seen))
             .unwrap_or_else(|| {
                 handshake_error(url.protocol, address, reason, config.connect_timeout)
             })),
@@ -405,15 +419,31 @@ async fn connect_to(
     }
 }
 
-/// If the server answered a plain client with a TLS record, the TLS error saying so.
-fn plain_to_tls(url: &ServerUrl, seen: &std::sync::Mutex<Vec<u8>>) -> Option<ConnectError> {
+/// What the first bytes of a failed plain connection say about the port: TLS
+/// (use wss://) or HTTP (a web or WebSocket port).
+fn plain_to_tls(
+    url: &ServerUrl,
+    address: SocketAddr,
+    seen: &std::sync::Mutex<Vec<u8>>,
+) -> Option<ConnectError> {
     let seen = seen.lock().ok()?;
-    super::tls::response_looks_like_tls(&seen).then(|| {
-        ConnectError::Tls(super::tls::TlsError::PlainClientToTlsPort {
-            host: url.host.clone(),
-            port: url.port,
-        })
-    })
+    if super::tls::response_looks_like_tls(&seen) {
+        return Some(ConnectError::Tls(
+            super::tls::TlsError::PlainClientToTlsPort {
+                host: url.host.clone(),
+                port: url.port,
+            },
+        ));
+    }
+    if seen.starts_with(b"HTTP/") && url.protocol == Protocol::Tcp {
+        return Some(ConnectError::Protocol {
+            address,
+            reason: "it answered with HTTP: this is a web or WebSocket port; connect with \
+                     ws://host:port/path (or wss://), or use the server's TCP port"
+                .into(),
+        });
+    }
+    None
 }
 
 /// Maps a disconnect before `Connected` to a [`ConnectError`].

@@ -5,7 +5,7 @@
 //! re-arm the single timer from `poll_timeout`, comparing the deadline with the
 //! clock before sleeping (a due deadline is handled at once).
 
-use super::stream::{LinkTasks, StreamInput, CLOSE_FLUSH_TIMEOUT};
+use super::stream::{FrameArena, LinkTasks, StreamInput, CLOSE_FLUSH_TIMEOUT};
 use crate::config::TransportConfig;
 use crate::connection::{Connection, ConnectionState};
 use crate::event::{ConnectionEvent, DisconnectReason};
@@ -14,8 +14,7 @@ use crate::types::{Protocol, SendOptions};
 use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -35,11 +34,20 @@ pub(crate) struct Shared {
     pub(crate) disconnect: AtomicBool,
     pub(crate) wake: Notify,
     pub(crate) stats: Mutex<ConnectionStats>,
+    /// Set once anything arrived from the server (tells a silent server from a
+    /// server speaking another protocol when connecting times out).
+    pub(crate) heard: Arc<AtomicBool>,
 }
 
 impl Shared {
-    pub(crate) fn new(protocol: Protocol, remote: SocketAddr, config: &TransportConfig) -> Self {
+    pub(crate) fn new(
+        protocol: Protocol,
+        remote: SocketAddr,
+        config: &TransportConfig,
+        heard: Arc<AtomicBool>,
+    ) -> Self {
         Self {
+            heard,
             protocol,
             remote,
             max_message_size: config.max_message_size,
@@ -120,6 +128,7 @@ pub(crate) struct ClientDriver {
     events: mpsc::UnboundedSender<ConnectionEvent>,
     ready: Option<oneshot::Sender<Result<(), DisconnectReason>>>,
     transmit: Vec<u8>,
+    arena: FrameArena,
     disconnect_requested: bool,
 }
 
@@ -141,6 +150,7 @@ impl ClientDriver {
             events,
             ready: Some(ready),
             transmit: Vec::with_capacity(64 * 1024),
+            arena: FrameArena::default(),
             disconnect_requested: false,
         }
     }
@@ -149,6 +159,7 @@ impl ClientDriver {
     pub(crate) async fn run(mut self) {
         let timer = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(timer);
+        let mut due_in_a_row: u32 = 0;
         loop {
             // Outputs, in the documented order: transmits, events, then the timer.
             if self.drain().await {
@@ -156,17 +167,23 @@ impl ClientDriver {
             }
             let deadline = self.connection.poll_timeout();
             if let Some(deadline) = deadline {
-                if deadline <= Instant::now() {
-                    self.connection.handle_timeout(Instant::now());
+                if deadline <= super::now() {
+                    self.connection.handle_timeout(super::now());
+                    // A core whose deadline does not move would spin here: stay polite.
+                    due_in_a_row += 1;
+                    if due_in_a_row & 63 == 0 {
+                        tokio::task::yield_now().await;
+                    }
                     continue;
                 }
                 timer
                     .as_mut()
                     .reset(tokio::time::Instant::from_std(deadline));
             }
+            due_in_a_row = 0;
             tokio::select! {
                 () = &mut timer, if deadline.is_some() => {
-                    self.connection.handle_timeout(Instant::now());
+                    self.connection.handle_timeout(super::now());
                 }
                 () = self.shared.wake.notified() => self.handle_flags(),
                 command = self.commands.recv(), if self.commands_open => match command {
@@ -189,7 +206,7 @@ impl ClientDriver {
     }
 
     fn handle_flags(&mut self) {
-        let now = Instant::now();
+        let now = super::now();
         // Each request is served (a failed key exchange may be retried).
         if self.shared.establish.swap(false, Ordering::AcqRel) {
             self.connection.establish_encryption(now);
@@ -204,7 +221,7 @@ impl ClientDriver {
     fn handle_command(&mut self, command: Command) {
         match command {
             Command::Send(payload, options) => {
-                if let Err(error) = self.connection.send(Instant::now(), &payload, options) {
+                if let Err(error) = self.connection.send(super::now(), &payload, options) {
                     tracing::debug!(remote = %self.shared.remote, %error, "send refused by the connection");
                 }
             }
@@ -213,7 +230,7 @@ impl ClientDriver {
         for _ in 0..UDP_BUDGET {
             match self.commands.try_recv() {
                 Ok(Command::Send(payload, options)) => {
-                    if let Err(error) = self.connection.send(Instant::now(), &payload, options) {
+                    if let Err(error) = self.connection.send(super::now(), &payload, options) {
                         tracing::debug!(remote = %self.shared.remote, %error, "send refused by the connection");
                     }
                 }
@@ -224,9 +241,12 @@ impl ClientDriver {
 
     /// Feeds one link input; true when the link is gone and the driver must stop.
     fn handle_input(&mut self, input: LinkInput) -> bool {
+        if self.ready.is_some() && matches!(input, LinkInput::Datagram(_) | LinkInput::Frame(_)) {
+            self.shared.heard.store(true, Ordering::Release);
+        }
         match input {
             LinkInput::Datagram(length) => {
-                let now = Instant::now();
+                let now = super::now();
                 if let ClientLink::Udp { socket, buf } = &mut self.link {
                     self.connection.handle_datagram(now, &buf[..length]);
                     // Drain what else is waiting, within the per-turn budget.
@@ -240,7 +260,7 @@ impl ClientDriver {
                 false
             }
             LinkInput::Frame(data) => {
-                self.connection.handle_datagram(Instant::now(), &data);
+                self.connection.handle_datagram(super::now(), &data);
                 false
             }
             LinkInput::Closed(reason) => {
@@ -269,7 +289,7 @@ impl ClientDriver {
 
     /// Sends transmits and forwards events; true once `Disconnected` was delivered.
     async fn drain(&mut self) -> bool {
-        let now = Instant::now();
+        let now = super::now();
         while let Some(size) = self.connection.poll_transmit(now, &mut self.transmit) {
             let datagram = &self.transmit[..size];
             match &mut self.link {
@@ -279,11 +299,7 @@ impl ClientDriver {
                     }
                 }
                 ClientLink::Stream { tasks, .. } => {
-                    if tasks
-                        .writer
-                        .try_send(Bytes::copy_from_slice(datagram))
-                        .is_err()
-                    {
+                    if tasks.writer.try_send(self.arena.copy(datagram)).is_err() {
                         tracing::warn!(remote = %self.shared.remote, "write queue full; closing the connection");
                         self.deliver(ConnectionEvent::Disconnected(DisconnectReason::Transport(
                             "the connection could not keep up with the data sent (write queue full)".into(),

@@ -11,6 +11,35 @@
 //! Links: UDP uses one socket per endpoint with batched I/O (`quinn-udp`); TCP
 //! carries frames prefixed by a `u32` big-endian length; WS/WSS carry one binary
 //! WebSocket message per frame.
+//!
+//! # Tasks
+//! - Client: one driver task per connection (plus, for streams, one reader and
+//!   one writer task). [`Client`] handles talk to it over a bounded channel.
+//! - Server: the task calling [`Server::run`] owns the endpoint and the handler
+//!   and receives UDP itself; each stream listener has an accept task, and each
+//!   stream a reader task (frames to the driver over one bounded channel) and a
+//!   writer task (bounded queue; a full queue disconnects that peer).
+//!
+//! # Example
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use transport::runtime::{Client, ClientConfig};
+//! use transport::{ConnectionEvent, SendOptions};
+//! let (client, mut events) = Client::connect("udp://127.0.0.1:5058", ClientConfig::default()).await?;
+//! client.send(bytes::Bytes::from_static(b"hello"), SendOptions::RELIABLE)?;
+//! client.establish_encryption();
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         ConnectionEvent::EncryptionEstablished => {
+//!             client.send(bytes::Bytes::from_static(b"secret"), SendOptions::RELIABLE.encrypted(true))?;
+//!         }
+//!         ConnectionEvent::Message(message) => println!("{:?}", message.payload),
+//!         ConnectionEvent::Disconnected(reason) => println!("gone: {reason:?}"),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 mod client;
 mod client_driver;
@@ -27,3 +56,9 @@ pub use client::{Client, ClientConfig, ClientEvents, ConnectError};
 pub use events::{ChannelHandler, ServerCommand, ServerEvents, ServerHandle};
 pub use server::{ListenerConfig, Server, ServerControl, ServerHandler};
 pub use url::ServerUrl;
+
+/// The drivers' clock: tokio's, so that tests with a paused runtime clock see
+/// the same time in the sans-IO core as in the timers.
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}

@@ -212,6 +212,7 @@ impl Server {
             control_rx,
             &config,
         );
-        driver.run(shutdown).await
+        let span = tracing::debug_span!("server_driver");
+        tracing::Instrument::instrument(driver.run(shutdown), span).await
     }
 }

@@ -7,13 +7,14 @@
 //! produce more transmits, drained in the same turn), and re-arms the one timer.
 
 use super::server::ServerHandler;
-use super::stream::{spawn_link, LinkTasks, StreamInput, StreamLink, FRAME_HEADER_ALLOWANCE};
+use super::stream::{
+    spawn_link, AbortOnDrop, FrameArena, LinkTasks, StreamInput, StreamLink, FRAME_HEADER_ALLOWANCE,
+};
 use super::udp::UdpIo;
 use super::ws;
 use crate::endpoint::{Destination, Endpoint, EndpointConfig, PeerHandle};
 use crate::event::ConnectionEvent;
 use crate::types::Protocol;
-use bytes::Bytes;
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -93,6 +94,7 @@ pub(crate) struct ServerDriver<H: ServerHandler> {
     /// Writer tasks of removed streams, flushing their last frames.
     closing: Vec<JoinHandle<()>>,
     transmit: Vec<u8>,
+    arena: FrameArena,
 }
 
 impl<H: ServerHandler> ServerDriver<H> {
@@ -127,6 +129,7 @@ impl<H: ServerHandler> ServerDriver<H> {
             connected: HashSet::new(),
             closing: Vec::new(),
             transmit: Vec::with_capacity(64 * 1024),
+            arena: FrameArena::default(),
         }
     }
 
@@ -153,7 +156,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                     self.frame_limit,
                     accepted_tx.clone(),
                 );
-                accept_tasks.push(tokio::spawn(task));
+                accept_tasks.push(AbortOnDrop(tokio::spawn(task)));
             }
         }
         drop(accepted_tx);
@@ -162,6 +165,7 @@ impl<H: ServerHandler> ServerDriver<H> {
         tokio::pin!(timer);
         let mut stopping: Option<Instant> = None;
 
+        let mut due_in_a_row: u32 = 0;
         loop {
             if self.drain().await {
                 // Still busy after the drain budget: let other tasks run, then go on.
@@ -169,7 +173,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 continue;
             }
             if let Some(until) = stopping {
-                if self.connected.is_empty() || Instant::now() >= until {
+                if self.connected.is_empty() || super::now() >= until {
                     break;
                 }
             }
@@ -179,8 +183,13 @@ impl<H: ServerHandler> ServerDriver<H> {
             }
             if let Some(deadline) = deadline {
                 // Compare with the clock before sleeping: a due deadline runs now.
-                if deadline <= Instant::now() {
+                if deadline <= super::now() {
                     self.handle_timeout();
+                    // A core whose deadline does not move would spin here: stay polite.
+                    due_in_a_row += 1;
+                    if due_in_a_row & 63 == 0 {
+                        tokio::task::yield_now().await;
+                    }
                     continue;
                 }
                 timer
@@ -196,6 +205,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
                 Poll::Pending
             });
+            due_in_a_row = 0;
             tokio::select! {
                 () = &mut shutdown, if stopping.is_none() => stopping = Some(self.begin_shutdown()),
                 () = &mut timer, if deadline.is_some() => self.handle_timeout(),
@@ -241,7 +251,7 @@ impl<H: ServerHandler> ServerDriver<H> {
     }
 
     fn begin_shutdown(&mut self) -> Instant {
-        let now = Instant::now();
+        let now = super::now();
         tracing::info!(
             peers = self.connected.len(),
             "server shutting down; disconnecting every peer"
@@ -255,7 +265,7 @@ impl<H: ServerHandler> ServerDriver<H> {
     }
 
     fn handle_timeout(&mut self) {
-        let now = Instant::now();
+        let now = super::now();
         self.endpoint.handle_timeout(now);
         if self
             .handler
@@ -268,10 +278,9 @@ impl<H: ServerHandler> ServerDriver<H> {
 
     fn handle_command(&mut self, command: Box<dyn Any + Send>) {
         match command.downcast::<H::Command>() {
-            Ok(command) => {
-                self.handler
-                    .handle_command(Instant::now(), *command, &mut self.endpoint)
-            }
+            Ok(command) => self
+                .handler
+                .handle_command(super::now(), *command, &mut self.endpoint),
             Err(_) => tracing::error!(
                 "a ServerControl of another command type was used; the command was dropped"
             ),
@@ -279,7 +288,7 @@ impl<H: ServerHandler> ServerDriver<H> {
     }
 
     fn receive_udp(&mut self, index: usize) {
-        let now = Instant::now();
+        let now = super::now();
         let Self { udp, endpoint, .. } = self;
         if let Some(socket) = udp.get_mut(index) {
             socket.recv_batch(WORK_BUDGET, |from, datagram| {
@@ -289,7 +298,7 @@ impl<H: ServerHandler> ServerDriver<H> {
     }
 
     fn register_stream(&mut self, opened: Accepted, inbound: &mpsc::Sender<StreamInput>) {
-        let now = Instant::now();
+        let now = super::now();
         let Some(peer) = self
             .endpoint
             .accept_stream(now, opened.from, opened.protocol)
@@ -306,7 +315,7 @@ impl<H: ServerHandler> ServerDriver<H> {
     }
 
     fn handle_stream_input(&mut self, input: StreamInput) {
-        let now = Instant::now();
+        let now = super::now();
         match input {
             StreamInput::Frame { stream, data } => {
                 if let Some(&peer) = self.streams.get(&stream) {
@@ -344,7 +353,7 @@ impl<H: ServerHandler> ServerDriver<H> {
     async fn drain(&mut self) -> bool {
         for _ in 0..16 {
             let mut busy = false;
-            let now = Instant::now();
+            let now = super::now();
             while let Some(transmit) = self.endpoint.poll_transmit(now, &mut self.transmit) {
                 busy = true;
                 let data = &self.transmit[..transmit.size];
@@ -369,7 +378,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                         if stream_peer
                             .tasks
                             .writer
-                            .try_send(Bytes::copy_from_slice(data))
+                            .try_send(self.arena.copy(data))
                             .is_err()
                         {
                             tracing::warn!(
@@ -429,10 +438,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                 }
                 Destination::Stream(peer) => {
                     if let Some(stream_peer) = self.stream_peers.get(&peer) {
-                        let _ = stream_peer
-                            .tasks
-                            .writer
-                            .try_send(Bytes::copy_from_slice(data));
+                        let _ = stream_peer.tasks.writer.try_send(self.arena.copy(data));
                     }
                 }
             }
@@ -503,6 +509,9 @@ async fn open_stream(
     path: Option<&str>,
     frame_limit: usize,
 ) -> Result<StreamLink, String> {
+    if protocol == Protocol::Ws && acceptor.is_none() {
+        refuse_non_http(&tcp, path).await?;
+    }
     let io: super::stream::BoxedIo = match acceptor {
         Some(acceptor) => Box::new(
             acceptor
@@ -518,4 +527,28 @@ async fn open_stream(
         )),
         _ => Ok(StreamLink::Framed(io)),
     }
+}
+
+/// On a plain WebSocket port, answers anything that is not an HTTP request (a
+/// `tcp://` client, a typo'd tool) with a readable HTTP 400 instead of silence.
+async fn refuse_non_http(tcp: &tokio::net::TcpStream, path: Option<&str>) -> Result<(), String> {
+    let mut head = [0u8; 4];
+    let seen = tcp
+        .peek(&mut head)
+        .await
+        .map_err(|e| format!("read error: {e}"))?;
+    if seen == 0 || b"GET ".starts_with(&head[..seen]) {
+        return Ok(());
+    }
+    let path = path.unwrap_or("/");
+    let body = format!(
+        "this port serves WebSocket at {path}: connect with ws://host:port{path} (binary messages), \
+         or use the server's TCP port for tcp://\n"
+    );
+    let response = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tcp.try_write(response.as_bytes());
+    Err("not an HTTP request; answered 400".into())
 }

@@ -202,6 +202,28 @@ impl FrameDecoder {
     }
 }
 
+/// Hands out owned copies of outgoing frames from one shared buffer, so that
+/// queueing a frame to a writer task costs no allocation per frame (one block
+/// of [`FrameArena::BLOCK`] bytes is allocated when the previous is used up).
+#[derive(Debug, Default)]
+pub struct FrameArena {
+    buffer: BytesMut,
+}
+
+impl FrameArena {
+    /// Bytes reserved at a time.
+    pub const BLOCK: usize = 64 * 1024;
+
+    /// An owned copy of `data`.
+    pub fn copy(&mut self, data: &[u8]) -> Bytes {
+        if self.buffer.capacity() < data.len() {
+            self.buffer.reserve(data.len().max(Self::BLOCK));
+        }
+        self.buffer.extend_from_slice(data);
+        self.buffer.split().freeze()
+    }
+}
+
 /// Appends one length-prefixed frame to `out`.
 pub fn encode_frame(payload: &[u8], out: &mut BytesMut) {
     out.reserve(4 + payload.len());
@@ -218,6 +240,24 @@ pub fn websocket_config(frame_limit: usize) -> WebSocketConfig {
     }
 }
 
+/// A task handle that aborts the task when dropped (so that a dropped driver
+/// never leaves readers or listeners behind).
+#[derive(Debug)]
+pub struct AbortOnDrop(pub JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Stops the task now.
+    pub fn abort(&self) {
+        self.0.abort();
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The running tasks of one link.
 #[derive(Debug)]
 pub struct LinkTasks {
@@ -225,8 +265,8 @@ pub struct LinkTasks {
     pub writer: mpsc::Sender<Bytes>,
     /// The writer task (finishes after flushing once `writer` is dropped).
     pub writer_task: JoinHandle<()>,
-    /// The reader task (aborted when the peer is removed).
-    pub reader_task: JoinHandle<()>,
+    /// The reader task (aborted when the peer is removed, or when this is dropped).
+    pub reader_task: AbortOnDrop,
 }
 
 /// Spawns the reader and writer tasks of `link`. Frames go to `inbound` tagged with
@@ -238,33 +278,33 @@ pub fn spawn_link(
     frame_limit: usize,
     inbound: mpsc::Sender<StreamInput>,
 ) -> LinkTasks {
+    use tracing::Instrument;
     let (writer, queue) = mpsc::channel(WRITE_QUEUE_FRAMES);
-    match link {
+    let reader_span = tracing::debug_span!("stream_reader", stream);
+    let writer_span = tracing::debug_span!("stream_writer", stream);
+    let (reader_task, writer_task) = match link {
         StreamLink::Framed(io) => {
             let (read_half, write_half) = tokio::io::split(io);
-            let reader_task = tokio::spawn(read_framed(
-                read_half,
-                stream,
-                FrameDecoder::new(frame_limit),
-                inbound,
-            ));
-            let writer_task = tokio::spawn(write_framed(write_half, queue));
-            LinkTasks {
-                writer,
-                writer_task,
-                reader_task,
-            }
+            let decoder = FrameDecoder::new(frame_limit);
+            (
+                tokio::spawn(
+                    read_framed(read_half, stream, decoder, inbound).instrument(reader_span),
+                ),
+                tokio::spawn(write_framed(write_half, queue).instrument(writer_span)),
+            )
         }
         StreamLink::WebSocket(socket) => {
             let (sink, source) = socket.split();
-            let reader_task = tokio::spawn(read_websocket(source, stream, inbound));
-            let writer_task = tokio::spawn(write_websocket(sink, queue));
-            LinkTasks {
-                writer,
-                writer_task,
-                reader_task,
-            }
+            (
+                tokio::spawn(read_websocket(source, stream, inbound).instrument(reader_span)),
+                tokio::spawn(write_websocket(sink, queue).instrument(writer_span)),
+            )
         }
+    };
+    LinkTasks {
+        writer,
+        writer_task,
+        reader_task: AbortOnDrop(reader_task),
     }
 }
 
@@ -384,9 +424,9 @@ async fn write_websocket(
 ) {
     while let Some(frame) = queue.recv().await {
         let written = tokio::time::timeout(WRITE_TIMEOUT, async {
-            sink.feed(Message::Binary(frame.to_vec())).await?;
+            sink.feed(Message::Binary(Vec::from(frame))).await?;
             while let Ok(frame) = queue.try_recv() {
-                sink.feed(Message::Binary(frame.to_vec())).await?;
+                sink.feed(Message::Binary(Vec::from(frame))).await?;
             }
             sink.flush().await
         });
@@ -397,7 +437,9 @@ async fn write_websocket(
                 return;
             }
             Err(_) => {
-                tracing::warn!("WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream");
+                tracing::warn!(
+                    "WebSocket write stalled for {WRITE_TIMEOUT:?}; dropping the stream"
+                );
                 return;
             }
         }
@@ -450,6 +492,19 @@ mod tests {
         );
         let mut buf = BytesMut::from(&[0, 0, 0, 101][..]);
         assert!(decoder.decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn arena_copies_are_independent() {
+        let mut arena = FrameArena::default();
+        let first = arena.copy(b"one");
+        let second = arena.copy(&[9u8; 70_000]);
+        let third = arena.copy(b"three");
+        assert_eq!(
+            (&first[..], second.len(), &third[..]),
+            (&b"one"[..], 70_000, &b"three"[..])
+        );
+        assert!(second.iter().all(|b| *b == 9));
     }
 
     #[test]

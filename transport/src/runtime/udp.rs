@@ -175,3 +175,52 @@ impl UdpIo {
         self.batch_count = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Equal-size datagrams to one address go out coalesced (GSO where offered)
+    /// and arrive as separate datagrams with their exact contents, the shorter
+    /// last one included; a datagram to another address flushes the batch.
+    #[tokio::test]
+    async fn coalesced_sends_arrive_as_separate_datagrams() {
+        let mut sender = UdpIo::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut receiver = UdpIo::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let other = UdpIo::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        println!(
+            "GSO segments {}, GRO segments {}",
+            sender.state.max_gso_segments(),
+            receiver.state.gro_segments()
+        );
+        let to = receiver.local_addr().unwrap();
+        let mut expected = Vec::new();
+        for index in 0..10u8 {
+            expected.push(vec![index; 1000]);
+        }
+        expected.push(vec![99; 300]);
+        for datagram in &expected {
+            sender.send(to, datagram).await;
+        }
+        sender.send(other.local_addr().unwrap(), b"elsewhere").await;
+        sender.flush().await;
+
+        let mut received = Vec::new();
+        let from = sender.local_addr().unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while received.len() < expected.len() {
+            tokio::time::timeout_at(
+                deadline,
+                std::future::poll_fn(|cx| receiver.poll_recv_ready(cx)),
+            )
+            .await
+            .expect("datagrams arrive")
+            .unwrap();
+            receiver.recv_batch(64, |source, datagram| {
+                assert_eq!(source, from);
+                received.push(datagram.to_vec());
+            });
+        }
+        assert_eq!(received, expected);
+    }
+}

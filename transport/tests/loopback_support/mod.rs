@@ -85,7 +85,10 @@ impl ServerHandler for TestHandler {
             TestCommand::Flood(peer, count, size) => {
                 let payload = vec![0x5a; size];
                 for _ in 0..count {
-                    if endpoint.send(now, peer, &payload, SendOptions::RELIABLE).is_err() {
+                    if endpoint
+                        .send(now, peer, &payload, SendOptions::RELIABLE)
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -193,6 +196,12 @@ impl TestServer {
             ConnectionEvent::Message(message) => (event.peer, message),
             _ => unreachable!(),
         }
+    }
+
+    /// Drops the running server abruptly (no goodbye), as a crash would.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     /// Stops the server and waits for `run` to return.

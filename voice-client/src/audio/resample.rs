@@ -136,7 +136,7 @@ impl FrameAssembler {
     pub fn is_finished(&self) -> bool {
         self.source.is_finished()
             && self.pending.is_empty()
-            && self.resampler.as_ref().map_or(true, |r| r.available() == 0)
+            && !matches!(self.resampler.as_ref(), Some(r) if r.available() > 0)
     }
 
     fn fill(&mut self, wanted: usize) -> Result<(), AudioError> {

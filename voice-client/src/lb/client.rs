@@ -32,6 +32,10 @@ struct Inner {
     client: Option<(ConnectionId, Client)>,
     to_connect: Option<(ConnectionId, String)>,
     waiters: HashMap<RequestId, Waiter>,
+    /// The connection the driver is opening.
+    connecting: Option<ConnectionId>,
+    /// Connections dropped by the core while the driver was still opening them.
+    abandoned: Vec<ConnectionId>,
     events: mpsc::UnboundedSender<LbEvent>,
     closed: bool,
 }
@@ -41,54 +45,68 @@ impl Inner {
     /// Returns true when the driver must look at something (a connect).
     fn flush(&mut self) -> bool {
         let mut wake = false;
-        while let Some(action) = self.core.poll_action() {
-            match action {
-                Action::Connect {
-                    connection, url, ..
-                } => {
-                    self.to_connect = Some((connection, url));
-                    wake = true;
-                }
-                Action::EstablishEncryption { connection } => {
-                    if let Some((_, client)) =
-                        self.client.as_ref().filter(|(id, _)| *id == connection)
-                    {
-                        client.establish_encryption();
+        let mut never_opened = Vec::new();
+        loop {
+            while let Some(action) = self.core.poll_action() {
+                match action {
+                    Action::Connect {
+                        connection, url, ..
+                    } => {
+                        self.to_connect = Some((connection, url));
+                        wake = true;
                     }
-                }
-                Action::Send {
-                    connection,
-                    payload,
-                    options,
-                } => {
-                    if let Some((_, client)) =
-                        self.client.as_ref().filter(|(id, _)| *id == connection)
-                    {
-                        if let Err(error) = client.send(payload, options) {
-                            let _ = self
-                                .events
-                                .send(LbEvent::Error(LbError::SendFailed(error.to_string())));
+                    Action::EstablishEncryption { connection } => {
+                        if let Some((_, client)) =
+                            self.client.as_ref().filter(|(id, _)| *id == connection)
+                        {
+                            client.establish_encryption();
+                        }
+                    }
+                    Action::Send {
+                        connection,
+                        payload,
+                        options,
+                    } => {
+                        if let Some((_, client)) =
+                            self.client.as_ref().filter(|(id, _)| *id == connection)
+                        {
+                            if let Err(error) = client.send(payload, options) {
+                                let _ = self
+                                    .events
+                                    .send(LbEvent::Error(LbError::SendFailed(error.to_string())));
+                            }
+                        }
+                    }
+                    Action::Disconnect { connection } => {
+                        if self
+                            .client
+                            .as_ref()
+                            .is_some_and(|(id, _)| *id == connection)
+                        {
+                            if let Some((_, client)) = self.client.take() {
+                                client.disconnect();
+                            }
+                        } else if self
+                            .to_connect
+                            .as_ref()
+                            .is_some_and(|(id, _)| *id == connection)
+                        {
+                            // Never opened: it is over at once.
+                            self.to_connect = None;
+                            never_opened.push(connection);
+                        } else if self.connecting == Some(connection) {
+                            // Still connecting in the driver: close it when it opens.
+                            self.abandoned.push(connection);
                         }
                     }
                 }
-                Action::Disconnect { connection } => {
-                    if self
-                        .client
-                        .as_ref()
-                        .is_some_and(|(id, _)| *id == connection)
-                    {
-                        if let Some((_, client)) = self.client.take() {
-                            client.disconnect();
-                        }
-                    }
-                    if self
-                        .to_connect
-                        .as_ref()
-                        .is_some_and(|(id, _)| *id == connection)
-                    {
-                        self.to_connect = None;
-                    }
-                }
+            }
+            if never_opened.is_empty() {
+                break;
+            }
+            for connection in never_opened.drain(..) {
+                self.core
+                    .handle_disconnected(Instant::now(), connection, DisconnectReason::Local);
             }
         }
         while let Some(event) = self.core.poll_event() {
@@ -154,6 +172,8 @@ impl LoadBalancingClient {
                 client: None,
                 to_connect: None,
                 waiters: HashMap::new(),
+                connecting: None,
+                abandoned: Vec::new(),
                 events: events_tx,
                 closed: false,
             }),
@@ -352,6 +372,11 @@ impl LoadBalancingClient {
         self.command(|core, _| core.send_raw(payload, options))
     }
 
+    /// Sends a raw frame from a borrowed slice (one copy into the message).
+    pub fn send_raw_slice(&self, payload: &[u8], options: &RawSendOptions) -> Result<(), LbError> {
+        self.command(|core, _| core.send_raw_slice(payload, options))
+    }
+
     /// Changes interest groups (`remove` first; `None` = no change; empty = all).
     pub fn change_groups(&self, remove: Option<&[u8]>, add: Option<&[u8]>) -> Result<(), LbError> {
         self.command(|core, _| core.change_groups(remove, add))
@@ -438,7 +463,25 @@ async fn drive(shared: Arc<Shared>, transport: ClientConfig) {
             if inner.closed {
                 return;
             }
+            // A connection the core gave up while it was opening: stop now.
+            if let Some((id, _)) = connecting.as_ref() {
+                let id = *id;
+                if let Some(index) = inner
+                    .abandoned
+                    .iter()
+                    .position(|abandoned| *abandoned == id)
+                {
+                    inner.abandoned.swap_remove(index);
+                    inner.connecting = None;
+                    connecting = None;
+                    inner
+                        .core
+                        .handle_disconnected(Instant::now(), id, DisconnectReason::Local);
+                    inner.flush();
+                }
+            }
             if let Some((id, url)) = inner.to_connect.take() {
+                inner.connecting = Some(id);
                 let config = transport.clone();
                 connecting = Some((
                     id,
@@ -460,6 +503,16 @@ async fn drive(shared: Arc<Shared>, transport: ClientConfig) {
             result = async { connecting.as_mut().map(|(_, future)| future.as_mut()).expect("guarded").await }, if connecting.is_some() => {
                 let Some((id, _)) = connecting.take() else { continue };
                 let mut inner = shared.lock();
+                inner.connecting = None;
+                if let Some(index) = inner.abandoned.iter().position(|abandoned| *abandoned == id) {
+                    inner.abandoned.swap_remove(index);
+                    if let Ok((client, _)) = result {
+                        client.disconnect();
+                    }
+                    inner.core.handle_disconnected(Instant::now(), id, DisconnectReason::Local);
+                    inner.flush();
+                    continue;
+                }
                 match result {
                     Ok((client, client_events)) => {
                         inner.client = Some((id, client));

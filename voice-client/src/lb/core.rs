@@ -118,7 +118,6 @@ pub(crate) struct PendingOp {
 ///
 /// The two front ends ([`LoadBalancingClient`](super::LoadBalancingClient),
 /// [`PolledClient`](super::PolledClient)) do exactly this over the tokio transport.
-#[derive(Debug)]
 pub struct LoadBalancingCore {
     pub(crate) config: LbConfig,
     pub(crate) state: ClientState,
@@ -147,7 +146,25 @@ pub struct LoadBalancingCore {
     pub(crate) actions: VecDeque<Action>,
     pub(crate) events: VecDeque<LbEvent>,
     pub(crate) completions: VecDeque<Completion>,
-    encode_buffer: Vec<u8>,
+}
+
+impl std::fmt::Debug for LoadBalancingCore {
+    /// The state, never the token or authentication values.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadBalancingCore")
+            .field("state", &self.state)
+            .field("connection", &self.conn)
+            .field("goal", &self.goal)
+            .field(
+                "room",
+                &self
+                    .room
+                    .as_ref()
+                    .map(|room| (&room.name, room.local_actor)),
+            )
+            .field("has_token", &self.token.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoadBalancingCore {
@@ -177,7 +194,6 @@ impl LoadBalancingCore {
             actions: VecDeque::new(),
             events: VecDeque::new(),
             completions: VecDeque::new(),
-            encode_buffer: Vec::new(),
         }
     }
 
@@ -491,6 +507,9 @@ impl LoadBalancingCore {
         }
         match &options.receivers {
             Receivers::Others => {}
+            Receivers::Actors(targets) if targets.is_empty() => {
+                return Err(empty_targets());
+            }
             Receivers::Actors(targets) => {
                 parameters.insert(
                     param::ACTOR_LIST,
@@ -515,10 +534,22 @@ impl LoadBalancingCore {
     /// Sends a raw frame (the voice fast path): relayed by the server without
     /// parsing, received as [`LbEvent::RawFrame`].
     pub fn send_raw(&mut self, payload: Bytes, options: &RawSendOptions) -> Result<(), LbError> {
+        self.send_raw_slice(&payload, options)
+    }
+
+    /// [`send_raw`](Self::send_raw) from a borrowed frame: the routing header
+    /// and the frame are written once into the message sent (one copy, one
+    /// allocation per frame).
+    pub fn send_raw_slice(
+        &mut self,
+        payload: &[u8],
+        options: &RawSendOptions,
+    ) -> Result<(), LbError> {
         if self.state != ClientState::Joined {
             return Err(self.invalid_state("send_raw", "join a room first"));
         }
         let targets = match &options.receivers {
+            Receivers::Actors(targets) if targets.is_empty() => return Err(empty_targets()),
             Receivers::Actors(targets) if targets.len() > usize::from(u8::MAX) => {
                 return Err(LbError::InvalidArgument(format!(
                     "{} target actors; a raw frame names at most 255 (use an interest group instead)",
@@ -528,19 +559,41 @@ impl LoadBalancingCore {
             Receivers::Actors(targets) => targets.clone(),
             _ => Vec::new(),
         };
+        let Some(conn) = self.conn.filter(|conn| conn.phase == ConnPhase::Ready) else {
+            return Err(self.invalid_state("send_raw", "not connected"));
+        };
         let routing = RawRouting {
             receivers: options.receivers.group(),
             interest_group: options.interest_group,
             target_count: targets.len() as u8,
         };
-        self.send_message(
-            &Message::RawSend(RawSend {
-                routing,
-                targets,
-                payload,
-            }),
-            options.send,
-        )
+        // A raw message's payload is every byte after its header: encode the
+        // header with an empty payload, then append the frame.
+        let header = Message::RawSend(RawSend {
+            routing,
+            targets,
+            payload: Bytes::new(),
+        });
+        let mut out = Vec::with_capacity(16 + payload.len());
+        header
+            .encode(&mut out, &self.config.limits)
+            .map_err(|error| {
+                LbError::InvalidArgument(format!("the frame cannot be encoded: {error}"))
+            })?;
+        if out.len() + payload.len() > self.config.limits.max_message_size {
+            return Err(LbError::InvalidArgument(format!(
+                "a frame of {} bytes exceeds the maximum message size of {} bytes",
+                payload.len(),
+                self.config.limits.max_message_size
+            )));
+        }
+        out.extend_from_slice(payload);
+        self.actions.push_back(Action::Send {
+            connection: conn.id,
+            payload: Bytes::from(out),
+            options: options.send,
+        });
+        Ok(())
     }
 
     /// Changes the interest groups this actor receives (Photon's
@@ -676,6 +729,9 @@ impl LoadBalancingCore {
     ) -> Result<RequestId, LbError> {
         let now = self.clock(now);
         let on_master = self.state.is_on_master() && self.step.is_none();
+        if !on_master {
+            self.check_config()?;
+        }
         if !self.state.is_disconnected() && !on_master {
             return Err(self.invalid_state(
                 operation,
@@ -698,9 +754,23 @@ impl LoadBalancingCore {
         Ok(request)
     }
 
+    /// Refuses settings that cannot work before anything is sent.
+    fn check_config(&self) -> Result<(), LbError> {
+        if self.config.app_id.trim().is_empty() {
+            return Err(LbError::InvalidArgument(
+                "LbConfig::app_id is empty: set the application id the server expects".into(),
+            ));
+        }
+        if url_protocol(&self.config.name_server).is_none() {
+            return Err(LbError::InvalidAddress(self.config.name_server.clone()));
+        }
+        Ok(())
+    }
+
     pub(crate) fn set_state(&mut self, to: ClientState) {
         if self.state != to {
             let from = std::mem::replace(&mut self.state, to);
+            tracing::debug!(%from, %to, "load-balancing state");
             self.events.push_back(LbEvent::StateChanged { from, to });
         }
     }
@@ -783,13 +853,13 @@ impl LoadBalancingCore {
         let Some(conn) = self.conn.filter(|conn| conn.phase == ConnPhase::Ready) else {
             return Err(self.invalid_state("send", "not connected"));
         };
-        self.encode_buffer.clear();
+        let mut out = Vec::new();
         message
-            .encode(&mut self.encode_buffer, &self.config.limits)
+            .encode(&mut out, &self.config.limits)
             .map_err(|error| {
                 LbError::InvalidArgument(format!("the message cannot be encoded: {error}"))
             })?;
-        let payload = Bytes::copy_from_slice(&self.encode_buffer);
+        let payload = Bytes::from(out);
         self.actions.push_back(Action::Send {
             connection: conn.id,
             payload,
@@ -833,4 +903,10 @@ fn non_empty(name: String, operation: &str) -> Result<String, LbError> {
     } else {
         Ok(name)
     }
+}
+
+fn empty_targets() -> LbError {
+    LbError::InvalidArgument(
+        "Receivers::Actors is empty: name at least one actor, or use Receivers::Others".into(),
+    )
 }

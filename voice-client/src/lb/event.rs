@@ -105,7 +105,8 @@ pub enum LbEvent {
         room: String,
         /// This client's actor number.
         actor: i32,
-        /// True when the room was created by this operation.
+        /// True after `create_room` (a join-or-create does not tell whether it
+        /// created the room).
         created: bool,
         /// True when this was a rejoin as the same (inactive) actor.
         rejoined: bool,
@@ -164,7 +165,10 @@ pub enum LbEvent {
         /// Rooms.
         rooms: i32,
     },
-    /// Something failed; the client's state says where it is now.
+    /// Something failed and the client goes on (a join refused on the master,
+    /// a compare-and-set mismatch, an undecodable message...); its state says
+    /// where it is now. A failure that ends the session arrives as
+    /// [`LbEvent::Disconnected`] with [`DisconnectCause::Error`] instead.
     Error(LbError),
     /// The client is disconnected (the last event of a session unless it reconnects).
     Disconnected(DisconnectCause),

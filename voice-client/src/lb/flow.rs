@@ -374,6 +374,7 @@ impl LoadBalancingCore {
     /// Goes back to the name server after `AuthenticationTicketExpired`,
     /// keeping the goal, within `max_reauthentications`.
     fn reauthenticate(&mut self, now: Instant, error: LbError) {
+        tracing::info!(%error, "token expired: authenticating at the name server again");
         self.reauthentications = self.reauthentications.saturating_add(1);
         if self.reauthentications > self.config.max_reauthentications {
             self.fail_session(LbError::TokenExpired(error.to_string()));
@@ -589,6 +590,7 @@ impl LoadBalancingCore {
 
     /// Ends the session on an error: closes the connection, fails the goal.
     pub(crate) fn fail_session(&mut self, error: LbError) {
+        tracing::info!(%error, state = %self.state, "load-balancing session ended");
         if let Some(conn) = self.conn.take() {
             self.actions.push_back(Action::Disconnect {
                 connection: conn.id,

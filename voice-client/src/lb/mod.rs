@@ -78,6 +78,6 @@ pub use options::{
     AuthValues, JoinRandomOptions, LbConfig, LeaveOptions, RaiseEventOptions, RawSendOptions,
     Receivers, RoomOptions,
 };
-pub use polled::PolledClient;
+pub use polled::{PolledClient, DROP_GRACE};
 pub use room::{Actor, Properties, Room, RoomInfo};
 pub use state::ClientState;

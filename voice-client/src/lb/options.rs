@@ -1,8 +1,9 @@
 //! Settings of the client and options of its operations (Photon's
 //! `AppSettings`, `RoomOptions`, `RaiseEventOptions`, `SendOptions`).
 
+use bytes::Bytes;
 use std::time::Duration;
-use transport::codec::{Limits, ReceiverGroup, Value};
+use transport::codec::{Limits, ReceiverGroup};
 use transport::lb::cache;
 use transport::{Delivery, SendOptions};
 
@@ -58,15 +59,37 @@ impl LbConfig {
     }
 }
 
-/// Custom authentication values (Photon's `AuthenticationValues`).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Custom authentication values (Photon's `AuthenticationValues`). Its
+/// `Debug` output hides the parameters and data (they hold credentials).
+#[derive(Clone, PartialEq, Default)]
 pub struct AuthValues {
     /// Provider type (`transport::lb::auth_type`; 0 = the deployment's custom HTTP provider).
     pub auth_type: u8,
     /// Query string passed to the provider (`key=value&...`).
     pub parameters: String,
-    /// Optional POST body (JSON) for the provider.
-    pub data: Option<Value>,
+    /// Optional POST body (JSON bytes) for the provider.
+    pub data: Option<Bytes>,
+}
+
+impl std::fmt::Debug for AuthValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            auth_type,
+            parameters,
+            data,
+        } = self;
+        f.debug_struct("AuthValues")
+            .field("auth_type", auth_type)
+            .field(
+                "parameters",
+                &format_args!("<{} bytes hidden>", parameters.len()),
+            )
+            .field(
+                "data",
+                &data.as_ref().map(|d| format!("<{} bytes hidden>", d.len())),
+            )
+            .finish()
+    }
 }
 
 /// Options of a room created by this client (Photon's `RoomOptions`).
@@ -229,4 +252,24 @@ pub struct LeaveOptions {
     /// [`rejoin`](super::LoadBalancingCore::rejoin_room) gets the same actor number.
     /// Defaults to false.
     pub become_inactive: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_credentials() {
+        let auth = AuthValues {
+            auth_type: 0,
+            parameters: "user=ann&pass=secret".into(),
+            data: Some(Bytes::from_static(b"{\"token\":\"x\"}")),
+        };
+        let text = format!("{auth:?}");
+        assert!(
+            !text.contains("secret") && !text.contains("token"),
+            "{text}"
+        );
+        assert!(text.contains("20 bytes hidden"), "{text}");
+    }
 }

@@ -24,7 +24,9 @@ use super::state::ClientState;
 /// [`LbEvent::Disconnected`]). Call [`service`](Self::service) (or
 /// [`poll_event`](Self::poll_event) in a loop) once per frame.
 ///
-/// Do not create or drop it inside an async context (it owns a runtime).
+/// Do not create it inside an async context (it owns a runtime). Call
+/// [`disconnect`](Self::disconnect) and service until [`LbEvent::Disconnected`]
+/// for a clean exit; dropping it also tries, for at most [`DROP_GRACE`].
 pub struct PolledClient {
     client: LoadBalancingClient,
     runtime: Option<tokio::runtime::Runtime>,
@@ -193,9 +195,27 @@ impl PolledClient {
 }
 
 impl Drop for PolledClient {
+    /// Disconnects gracefully (the server sees a disconnect, not a timeout),
+    /// waiting at most [`DROP_GRACE`] for it, then stops the runtime. Inside an
+    /// async context it cannot wait and only stops the runtime.
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        let connected = !self.client.state().is_disconnected();
+        if connected && tokio::runtime::Handle::try_current().is_err() {
+            let _ = self.client.command(|core, now| Ok(core.disconnect(now)));
+            let client = &self.client;
+            runtime.block_on(async {
+                let deadline = tokio::time::Instant::now() + DROP_GRACE;
+                while !client.state().is_disconnected() && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            });
         }
+        runtime.shutdown_background();
     }
 }
+
+/// Longest a dropped [`PolledClient`] waits for its graceful disconnect: 250 ms.
+pub const DROP_GRACE: std::time::Duration = std::time::Duration::from_millis(250);

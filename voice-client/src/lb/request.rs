@@ -164,7 +164,10 @@ pub(crate) fn authenticate_name_server(
             );
         }
         if let Some(data) = &auth.data {
-            parameters.insert(param::CLIENT_AUTHENTICATION_DATA, data.clone());
+            parameters.insert(
+                param::CLIENT_AUTHENTICATION_DATA,
+                Value::Bytes(data.clone()),
+            );
         }
     }
     if let Some(region) = &config.region {
