@@ -69,7 +69,7 @@ def main():
     parser.add_argument("--jitter-ms", type=int, default=20, help="network jitter for the pipeline (default 20)")
     parser.add_argument("--bitrate", type=int, default=24000, help="Opus bitrate (default 24000)")
     parser.add_argument("--expected-loss", type=int, default=None,
-                        help="expected loss told to the encoder for FEC (default: the crate's 30)")
+                        help="expected loss told to the encoder for FEC (default: the crate's 10)")
     parser.add_argument("--release", action="store_true", help="build the binary in release mode")
     args = parser.parse_args()
     ensure_packages()
@@ -103,7 +103,7 @@ def main():
             if mean["pipeline"] < mean["plain"]:
                 failed = True
             rows.append((loss, mean["pipeline"], mean["plain"], lost, fec, underruns, max_delay))
-    expected = 30 if args.expected_loss is None else args.expected_loss
+    expected = 10 if args.expected_loss is None else args.expected_loss
     print(f"Wideband PESQ (P.862.2, 16 kHz), {args.bitrate} b/s Opus 20 ms, FEC expected loss {expected} %, mean of {args.seeds} seeds;")
     print(f"pipeline: {args.jitter_ms} ms jitter + 30 ms delay, jitter buffer, FEC, PLC; plain: same packets and loss pattern, PLC only")
     print()

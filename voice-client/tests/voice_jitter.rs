@@ -428,7 +428,15 @@ fn delay_is_clamped_to_configured_bounds() {
     for &(_, d) in &out.delays {
         assert!(d < Duration::from_millis(100) + FRAME, "delay {d:?}");
     }
-    let over = out.delays.iter().filter(|(_, d)| *d > Duration::from_millis(100)).count();
-    assert!(over * 10 < out.delays.len(), "{over} of {} above the maximum", out.delays.len());
+    let over = out
+        .delays
+        .iter()
+        .filter(|(_, d)| *d > Duration::from_millis(100))
+        .count();
+    assert!(
+        over * 10 < out.delays.len(),
+        "{over} of {} above the maximum",
+        out.delays.len()
+    );
     assert!(out.stats.late > 0, "{:?}", out.stats);
 }
