@@ -148,6 +148,10 @@ impl Outbox {
     fn is_open_due(&self, now: Instant, window: Duration) -> bool {
         self.open_since.is_some_and(|since| now >= since + window)
     }
+    /// True when unreliable commands wait, due or not.
+    pub(super) fn has_pending(&self) -> bool {
+        !self.ready.is_empty() || !self.open.is_empty()
+    }
     pub(super) fn is_due(&self, now: Instant, window: Duration) -> bool {
         !self.ready.is_empty() || self.is_open_due(now, window)
     }
@@ -350,6 +354,23 @@ impl Connection {
         let end = wire::DATA_HEADER_LEN + self.budget();
         let stream = self.protocol.is_stream();
         if self.state == ConnectionState::Disconnecting {
+            // What the application queued before disconnecting goes out first
+            // (once; over streams that is reliable), then the DISCONNECT: an
+            // error response followed by a disconnect must not be lost.
+            if self.send.iter().any(|channel| !channel.queue.is_empty())
+                || self.outbox.has_pending()
+            {
+                self.write_new_reliable(now, buf, end, stream);
+                let room = end.saturating_sub(buf.len());
+                let alone = buf.len() == wire::DATA_HEADER_LEN;
+                if let Some(body) = self.outbox.take(now, Duration::ZERO, room, alone && stream) {
+                    buf.extend_from_slice(&body);
+                    self.outbox.recycle(body);
+                }
+                if buf.len() > wire::DATA_HEADER_LEN {
+                    return Some(self.finalize(buf, sealed));
+                }
+            }
             wire::put_disconnect(buf, 0);
             self.disconnect_sends = self.disconnect_sends.saturating_sub(1);
             let len = self.finalize(buf, sealed);
