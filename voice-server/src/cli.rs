@@ -225,7 +225,9 @@ fn gen_cert(
 }
 
 fn doctor(url: String, ca_files: Vec<PathBuf>, pins: Vec<String>) -> ExitCode {
-    use transport::runtime::tls::{diagnose, parse_fingerprint, ClientTlsConfig};
+    use transport::runtime::tls::{
+        diagnose_with_greeting, parse_fingerprint, protocol_greeting, ClientTlsConfig,
+    };
     let mut trust = ClientTlsConfig {
         extra_ca_files: ca_files,
         ..ClientTlsConfig::default()
@@ -249,7 +251,7 @@ fn doctor(url: String, ca_files: Vec<PathBuf>, pins: Vec<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let checks = runtime.block_on(diagnose(&url, &trust));
+    let checks = runtime.block_on(diagnose_with_greeting(&url, &trust, protocol_greeting));
     let mut ok = true;
     for check in &checks {
         println!("{check}");

@@ -79,6 +79,60 @@ pub async fn diagnose(url: &str, tls: &ClientTlsConfig) -> Vec<DoctorCheck> {
     diagnose_with_greeting(url, tls, |_stream| async { Vec::new() }).await
 }
 
+/// The protocol's greeting on an upgraded stream, as a check: sends a
+/// STREAM_CONNECT frame and expects the server's ACCEPT echoing its nonce
+/// (a REFUSE is reported with its reason). Pass it to
+/// [`diagnose_with_greeting`] to check a voice server end to end.
+pub async fn protocol_greeting(mut stream: DoctorStream) -> Vec<DoctorCheck> {
+    use crate::wire::{packet, PROTOCOL_VERSION};
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    const NAME: &str = "protocol greeting";
+    let nonce: u64 = rand::random();
+    let mut hello = vec![packet::STREAM_CONNECT << 4, PROTOCOL_VERSION];
+    hello.extend_from_slice(&nonce.to_be_bytes());
+    hello.push(2);
+    if let Err(error) = stream.send(Message::binary(hello)).await {
+        return vec![DoctorCheck::fail(
+            NAME,
+            format!("could not send the greeting: {error}"),
+        )];
+    }
+    let answer = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match stream.next().await {
+                Some(Ok(Message::Binary(bytes))) => return Ok(bytes.to_vec()),
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(format!("the server closed the WebSocket ({frame:?})"))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => return Err(format!("the WebSocket failed: {error}")),
+                None => return Err("the server closed the connection".to_owned()),
+            }
+        }
+    })
+    .await;
+    let check = match answer {
+        Err(_) => DoctorCheck::fail(NAME, "no answer within 3 s: this port speaks WebSocket but not this protocol; check the port and path"),
+        Ok(Err(reason)) => DoctorCheck::fail(NAME, reason),
+        Ok(Ok(bytes)) => {
+            let kind = bytes.first().map(|b| b >> 4);
+            let echoed = bytes.get(1..9) == Some(&nonce.to_be_bytes()[..]);
+            match kind {
+                Some(packet::ACCEPT) if echoed && bytes.len() >= 16 => {
+                    let connection = u32::from_be_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]);
+                    let mtu = u16::from_be_bytes([bytes[13], bytes[14]]);
+                    DoctorCheck::pass(NAME, format!("the server accepted: connection id {connection:#010x}, mtu {mtu}, {} channels", bytes[15]))
+                }
+                Some(packet::REFUSE) if echoed => DoctorCheck::fail(NAME, format!("the server refused the connection (reason {}: 1 server full, 2 protocol version, 4 bad parameters)", bytes.get(9).copied().unwrap_or(0))),
+                _ => DoctorCheck::fail(NAME, format!("unexpected answer of {} bytes (first byte {:?}): not this protocol, or another version", bytes.len(), bytes.first())),
+            }
+        }
+    };
+    let _ = stream.close(None).await;
+    vec![check]
+}
+
 /// [`diagnose`], then, if the upgrade succeeded, `greeting` runs on the upgraded
 /// stream and its checks are appended (e.g. the protocol's init/handshake).
 pub async fn diagnose_with_greeting<F, Fut>(

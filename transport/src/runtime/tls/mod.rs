@@ -56,7 +56,9 @@ mod report;
 mod server;
 
 pub use client::client_config;
-pub use doctor::{diagnose, diagnose_with_greeting, DoctorCheck, DoctorIo, DoctorStream};
+pub use doctor::{
+    diagnose, diagnose_with_greeting, protocol_greeting, DoctorCheck, DoctorIo, DoctorStream,
+};
 pub use errors::{
     classify_client_error, classify_rustls_error, describe_server_handshake_error,
     response_looks_like_tls, TlsError,
