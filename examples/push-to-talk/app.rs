@@ -504,7 +504,7 @@ fn status_text(
     };
     let rtt = client
         .stats()
-        .map_or("-".to_owned(), |s| format!("{} ms", s.rtt.as_millis()));
+        .map_or("-".to_owned(), |s| format!("{:.1} ms", s.rtt.as_secs_f64() * 1000.0));
     format!(
         "[{}] room: {} | in [{meter}] {db:>5.1} dB | rtt {rtt} loss {loss:.1}%",
         if talking { "TALK" } else { "    " },
