@@ -200,7 +200,7 @@ impl TalkState {
     /// A space key press or repeat at `now`.
     pub fn key_space(&mut self, now: Instant, release_after: Duration) {
         // The first press waits out the terminal's repeat delay.
-        let hold = if self.held_until.map_or(true, |t| t < now) {
+        let hold = if !matches!(self.held_until, Some(t) if t >= now) {
             release_after * 2
         } else {
             release_after
@@ -502,9 +502,9 @@ fn status_text(
     } else {
         0.0
     };
-    let rtt = client
-        .stats()
-        .map_or("-".to_owned(), |s| format!("{:.1} ms", s.rtt.as_secs_f64() * 1000.0));
+    let rtt = client.stats().map_or("-".to_owned(), |s| {
+        format!("{:.1} ms", s.rtt.as_secs_f64() * 1000.0)
+    });
     format!(
         "[{}] room: {} | in [{meter}] {db:>5.1} dB | rtt {rtt} loss {loss:.1}%",
         if talking { "TALK" } else { "    " },

@@ -95,6 +95,10 @@ fn holding_the_key_sends_releasing_it_stops() {
         n_before > 20 && n_talking > 80 && n_after > 60,
         "{n_before} {n_talking} {n_after}"
     );
+    eprintln!(
+        "bob's output rms: before {before:.6}, held {talking:.4}, after release {after:.6}; alice sent {} frames",
+        a.frames_sent
+    );
     assert!(before < 1e-4, "silence before the key: rms {before}");
     assert!(talking > 0.01, "alice's speech reached bob: rms {talking}");
     assert!(after < 1e-4, "silence after the release: rms {after}");
