@@ -6,7 +6,7 @@
 #   scripts/loadtest.sh --rooms 20 --clients-per-room 10 --duration 30 --json load.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p voice-server --example loadtest
+cargo build --release -p voice-server --bin voice-server && cargo build --release -p examples --example loadtest
 target_dir="${CARGO_TARGET_DIR:-target}"
 server_args=(run)
 if [ -n "${LOADTEST_SERVER_CONFIG:-}" ]; then

@@ -11,7 +11,7 @@ and both outputs are scored against the input with PESQ (ITU-T P.862.2,
 wideband, 16 kHz). Prints a table; exits 1 if the pipeline scores below
 plain libopus at any loss level (mean over seeds).
 
-usage: scripts/quality_report.py [--seeds N] [--jitter-ms MS] [--bitrate BPS] [--release]
+usage: scripts/quality_report.py [--seeds N] [--jitter-ms MS] [--bitrate BPS] [--expected-loss PCT] [--release]
 """
 import argparse
 import json
@@ -57,6 +57,8 @@ def build(release):
 def run(binary, mode, loss, seed, args, out):
     cmd = [binary, ASSET, out, "--mode", mode, "--loss", str(loss), "--seed", str(seed),
            "--jitter-ms", str(args.jitter_ms), "--bitrate", str(args.bitrate)]
+    if args.expected_loss is not None:
+        cmd += ["--expected-loss", str(args.expected_loss)]
     line = subprocess.check_output(cmd, cwd=ROOT, text=True).strip().splitlines()[-1]
     return json.loads(line)
 
@@ -66,6 +68,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=3, help="loss patterns per level (default 3)")
     parser.add_argument("--jitter-ms", type=int, default=20, help="network jitter for the pipeline (default 20)")
     parser.add_argument("--bitrate", type=int, default=24000, help="Opus bitrate (default 24000)")
+    parser.add_argument("--expected-loss", type=int, default=None,
+                        help="expected loss told to the encoder for FEC (default: the crate's 10)")
     parser.add_argument("--release", action="store_true", help="build the binary in release mode")
     args = parser.parse_args()
     ensure_packages()
@@ -99,7 +103,8 @@ def main():
             if mean["pipeline"] < mean["plain"]:
                 failed = True
             rows.append((loss, mean["pipeline"], mean["plain"], lost, fec, underruns, max_delay))
-    print(f"Wideband PESQ (P.862.2, 16 kHz), {args.bitrate} b/s Opus 20 ms, mean of {args.seeds} seeds;")
+    expected = 10 if args.expected_loss is None else args.expected_loss
+    print(f"Wideband PESQ (P.862.2, 16 kHz), {args.bitrate} b/s Opus 20 ms, FEC expected loss {expected} %, mean of {args.seeds} seeds;")
     print(f"pipeline: {args.jitter_ms} ms jitter + 30 ms delay, jitter buffer, FEC, PLC; plain: same packets and loss pattern, PLC only")
     print()
     print("| loss % | pipeline PESQ | plain libopus PESQ | lost frames | FEC-recovered | underruns after adaptation | max buffer delay ms |")

@@ -6,8 +6,9 @@
 #   espeak-ng, sox   speech for the end-to-end voice tests
 #   alsa-utils, libasound2-plugins   ALSA userspace plugins (null/file devices) for cpal tests
 #   openssl          s_client checks of the secure listeners
+#   chromium         a real browser opening a WebSocket to the WSS listener (test)
 set -euo pipefail
-packages=(cmake pkg-config libasound2-dev espeak-ng sox alsa-utils libasound2-plugins openssl tmux python3 python3-pip)
+packages=(cmake pkg-config libasound2-dev espeak-ng sox alsa-utils libasound2-plugins openssl tmux python3 python3-pip chromium)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -68,6 +68,12 @@ pub mod op {
     pub const GET_PROPERTIES: u8 = 251;
     /// Change the interest groups this actor receives.
     pub const CHANGE_GROUPS: u8 = 248;
+    /// Server to server: a game server's report to its master (params:
+    /// [`super::param::TOKEN`] = a server token sealed with the deployment
+    /// secret, [`super::param::DATA`] = the report as JSON,
+    /// [`super::param::GAME_LIST`] = lobby properties of the updated rooms, in
+    /// order). Clients cannot produce a server token; the master ignores others.
+    pub const GAME_SERVER_REPORT: u8 = 200;
 
     /// Photon's name of an operation code, for logs.
     pub fn name(code: u8) -> &'static str {
@@ -85,6 +91,7 @@ pub mod op {
             SET_PROPERTIES => "SetProperties",
             GET_PROPERTIES => "GetProperties",
             CHANGE_GROUPS => "ChangeGroups",
+            GAME_SERVER_REPORT => "GameServerReport",
             _ => "unknown",
         }
     }

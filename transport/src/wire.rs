@@ -14,15 +14,15 @@
 //! |------|----------------|-------------------------------------------------------------------|
 //! | 0    | DATA           | connection id u32, commands..., [CRC32 u32 if flag 0x01]          |
 //! | 1    | CONNECT        | version u8, nonce u64, mtu u16, channels u8, window u16, padding   |
-//! | 2    | COOKIE         | nonce u64, cookie [16]                                            |
-//! | 3    | CONNECT_COOKIE | version u8, nonce u64, mtu u16, channels u8, window u16, cookie [16], padding |
+//! | 2    | COOKIE         | nonce u64, cookie 16 bytes                                            |
+//! | 3    | CONNECT_COOKIE | version u8, nonce u64, mtu u16, channels u8, window u16, cookie 16 bytes, padding |
 //! | 4    | ACCEPT         | nonce u64, connection id u32, mtu u16, channels u8, window u16, server time ms u64 |
 //! | 5    | REFUSE         | nonce u64, reason u8 (1 server full, 2 version, 3 bad cookie, 4 bad parameters)      |
 //! | 6    | STREAM_CONNECT | version u8, channels u8 (streams only: no cookie, the stream proves the address) |
 //!
 //! DATA flags (low nibble): `0x01` a CRC32 (IEEE) of every preceding byte of
 //! the datagram is appended; `0x02` the commands are sealed as one AES-GCM
-//! message (`encrypt_all`): `counter u64 | ciphertext | tag [16]`, with the
+//! message (`encrypt_all`): `counter u64 | ciphertext | tag 16 bytes`, with the
 //! 5-byte datagram header as associated data. Other bits must be zero.
 //!
 //! CONNECT and CONNECT_COOKIE are padded with zeros to [`CONNECT_PADDED_LEN`]
@@ -38,7 +38,7 @@
 //! ```
 //! `type` bits 0-2: kind; bits 3-4: delivery (0 reliable ordered, 1 reliable
 //! unsequenced, 2 unreliable sequenced, 3 unreliable unsequenced); bit 5: the
-//! payload is sealed (`counter u64 | ciphertext | tag [16]`) with every clear
+//! payload is sealed (`counter u64 | ciphertext | tag 16 bytes`) with every clear
 //! byte of the command header before the payload as associated data; bits 6-7
 //! must be zero.
 //!

@@ -276,3 +276,67 @@ fn wss_needs_no_key_exchange() {
         frame.len()
     );
 }
+
+fn client_messages(pair: &Pair) -> Vec<transport::ReceivedMessage> {
+    pair.client_events
+        .iter()
+        .filter_map(|e| match e {
+            ConnectionEvent::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn messages_queued_before_a_disconnect_still_arrive() {
+    for protocol in [Protocol::Tcp, Protocol::Ws] {
+        let mut pair = Pair::new(protocol);
+        let now = pair.now;
+        // A server answering an abusive peer with an error, then dropping it.
+        pair.server
+            .send(now, pair.peer, b"error response", SendOptions::RELIABLE)
+            .unwrap();
+        pair.server
+            .send(now, pair.peer, b"last words", SendOptions::UNRELIABLE)
+            .unwrap();
+        pair.server.disconnect(now, pair.peer);
+        pair.drive();
+        let payloads: Vec<Vec<u8>> = client_messages(&pair)
+            .iter()
+            .map(|m| m.payload.to_vec())
+            .collect();
+        assert_eq!(
+            payloads,
+            vec![b"error response".to_vec(), b"last words".to_vec()],
+            "{protocol}"
+        );
+        assert_eq!(
+            pair.client_events.last(),
+            Some(&ConnectionEvent::Disconnected(DisconnectReason::ByPeer)),
+            "{protocol}"
+        );
+    }
+}
+
+#[test]
+fn every_message_over_wss_counts_as_encrypted() {
+    let mut pair = Pair::new(Protocol::Wss);
+    let now = pair.now;
+    pair.client
+        .send(now, b"plain flag", SendOptions::RELIABLE)
+        .unwrap();
+    pair.drive();
+    let messages = pair.server_messages();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].encrypted, "TLS protects every WSS message");
+    let mut tcp = Pair::new(Protocol::Tcp);
+    let now = tcp.now;
+    tcp.client
+        .send(now, b"plain", SendOptions::RELIABLE)
+        .unwrap();
+    tcp.drive();
+    assert!(
+        !tcp.server_messages()[0].encrypted,
+        "TCP without AES is clear"
+    );
+}

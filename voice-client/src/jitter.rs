@@ -28,7 +28,9 @@
 //! than one frame above the target, holes (lost frames) are skipped, and one
 //! present frame in every [`JitterConfig::catch_up_interval`] pops is dropped
 //! (Photon speeds up 5 % to catch up; dropping one frame in 20 is the same
-//! rate). Above the maximum, frames are dropped at once. An underrun (the next
+//! rate). Above the maximum, frames are dropped at once while later ones are
+//! buffered (so the delay can exceed the maximum by less than a frame when
+//! nothing later has arrived). An underrun (the next
 //! frame has not arrived and nothing later has) does not advance the sequence,
 //! so a late frame is still played and the delay grows instead. Clock drift is
 //! handled by the same two mechanisms: a faster sender raises the delay and

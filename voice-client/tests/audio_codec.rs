@@ -100,8 +100,15 @@ fn error_in(reference: &[f32], decoded: &[f32], lost: &[usize], lag: usize) -> f
 
 #[test]
 fn fec_recovers_lost_frames_better_than_plc() {
+    // The default expected loss (10 %) and Photon's (30 %).
+    for expected_loss in [voice_client::config::DEFAULT_PACKET_LOSS_PERC, 30] {
+        fec_case(expected_loss);
+    }
+}
+
+fn fec_case(expected_loss: u8) {
     let speech = speech_48k();
-    let packets = encode_all(&config(24_000, 30), &speech);
+    let packets = encode_all(&config(24_000, expected_loss), &speech);
     let lag = compare(&speech, &decode_all(&packets), RATE, 2400).lag as usize;
     // Lose every 6th frame where there is speech.
     let lost: Vec<usize> = (5..packets.len() - 1)
@@ -125,7 +132,7 @@ fn fec_recovers_lost_frames_better_than_plc() {
     let plc_error = error_in(&speech, &with_plc, &lost, lag);
     assert!(
         fec_error < 0.7 * plc_error,
-        "FEC error {fec_error:.3} should be well below PLC error {plc_error:.3}"
+        "expected loss {expected_loss} %: FEC error {fec_error:.3} should be well below PLC error {plc_error:.3}"
     );
 }
 

@@ -397,3 +397,46 @@ fn oversized_payload_is_refused() {
     );
     assert_eq!(jb.stats().oversized, 1);
 }
+
+#[test]
+fn delay_is_clamped_to_configured_bounds() {
+    // No jitter but a 100 ms minimum: the buffer still holds 100 ms.
+    let config = JitterConfig {
+        min_delay: Duration::from_millis(100),
+        ..JitterConfig::default()
+    };
+    let out = run(steady(300, Duration::from_millis(30)), 350, FRAME, config);
+    for &(_, d) in &out.delays {
+        assert!(
+            d >= Duration::from_millis(100) && d <= Duration::from_millis(120),
+            "delay {d:?}"
+        );
+    }
+    // 0-200 ms jitter but a 100 ms maximum: late frames instead of more delay.
+    // (Above the maximum the buffer drops frames while later ones are there,
+    // so it can exceed it by less than a frame when nothing later has come.)
+    let mut rng = StdRng::seed_from_u64(3);
+    let arrivals: Vec<Arrival> = (0..500u32)
+        .map(|i| (i, FRAME * i + Duration::from_millis(rng.gen_range(0..200))))
+        .collect();
+    let config = JitterConfig {
+        max_delay: Duration::from_millis(100),
+        ..JitterConfig::default()
+    };
+    let out = run(arrivals, 600, FRAME, config);
+    assert_order_and_unique(&out);
+    for &(_, d) in &out.delays {
+        assert!(d < Duration::from_millis(100) + FRAME, "delay {d:?}");
+    }
+    let over = out
+        .delays
+        .iter()
+        .filter(|(_, d)| *d > Duration::from_millis(100))
+        .count();
+    assert!(
+        over * 10 < out.delays.len(),
+        "{over} of {} above the maximum",
+        out.delays.len()
+    );
+    assert!(out.stats.late > 0, "{:?}", out.stats);
+}

@@ -297,3 +297,35 @@ fn two_voices_mix_with_saturation_and_bad_frames_are_rejected() {
     assert_eq!(receiver.voices().len(), 1);
     let _ = FrameFlags::default();
 }
+
+#[test]
+fn dtx_silence_is_not_sent_but_keeps_event_numbers_in_step() {
+    let mut loopback = LoopbackTransport::new();
+    let mut voice = LocalVoice::new(id(6), LocalVoiceConfig::default()).unwrap();
+    let now = Instant::now();
+    let mut tone = SineSource::new(RATE, 300.0, 0.3);
+    let mut pcm = vec![0.0; FRAME];
+    for _ in 0..10 {
+        tone.read(&mut pcm);
+        voice.push_frame(now, &pcm, &mut loopback).unwrap();
+    }
+    let silence = vec![0.0; FRAME];
+    let outcomes: Vec<FrameOutcome> = (0..30)
+        .map(|_| voice.push_frame(now, &silence, &mut loopback).unwrap())
+        .collect();
+    let dtx = outcomes.iter().filter(|o| **o == FrameOutcome::Dtx).count();
+    assert!(dtx >= 20, "{outcomes:?}");
+    tone.read(&mut pcm);
+    voice.push_frame(now, &pcm, &mut loopback).unwrap();
+    let numbers: Vec<u8> = loopback
+        .drain()
+        .filter_map(|s| match s {
+            Sent::Frame { bytes, .. } => Some(bytes[1]),
+            _ => None,
+        })
+        .collect();
+    // Every frame, sent or skipped as DTX, used one event number.
+    assert_eq!(*numbers.last().unwrap() as usize, 10 + 30);
+    assert_eq!(numbers.len(), 41 - dtx);
+    assert_eq!(voice.stats().dtx_skipped as usize, dtx);
+}

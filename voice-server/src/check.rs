@@ -6,8 +6,11 @@
 //! the file parses, [`Config::validate`]'s semantic problems are located the
 //! same way by their key paths.
 
-use crate::config::{Config, ConfigError, LocatedProblem, Problem};
+use crate::config::{Config, ConfigError, LocatedProblem, Problem, Role};
+use std::net::IpAddr;
+use std::path::Path;
 use toml_edit::{ImDocument, Item, Table};
+use transport::Protocol;
 
 /// Most parse errors collected before giving up (each costs a re-parse).
 const MAX_PARSE_ERRORS: usize = 64;
@@ -108,6 +111,188 @@ pub fn check_str(text: &str, config_dir: &std::path::Path) -> Result<Config, Con
     match config {
         Some(config) if problems.is_empty() => Ok(config),
         _ => Err(ConfigError::Invalid(problems)),
+    }
+}
+
+impl Config {
+    /// Every semantic problem (types and unknown keys are caught while parsing).
+    pub fn validate(&self, config_dir: &Path) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut push = |path: String, message: String, fix: &str| {
+            problems.push(Problem {
+                path,
+                message,
+                fix: fix.to_owned(),
+            })
+        };
+        let mut bound: Vec<(String, bool, IpAddr, u16)> = Vec::new();
+        for role in [Role::Name, Role::Master, Role::Game] {
+            let rc = self.role(role);
+            if rc.public_host.trim().is_empty() {
+                push(
+                    format!("{role}.public_host"),
+                    "is empty".into(),
+                    "set the host name or address clients reach this role at, e.g. \"127.0.0.1\"",
+                );
+            }
+            for (i, l) in rc.listeners.iter().enumerate() {
+                let at = format!("{role}.listeners[{i}]");
+                if l.secure && !matches!(l.protocol.0, Protocol::Ws | Protocol::Wss) {
+                    push(
+                        format!("{at}.secure"),
+                        format!("secure = true is not supported for {}", l.protocol.0),
+                        "use protocol = \"wss\" for TLS, or remove `secure`",
+                    );
+                }
+                if let Some(path) = &l.path {
+                    if !path.starts_with('/') {
+                        push(
+                            format!("{at}.path"),
+                            format!("{path:?} does not start with '/'"),
+                            "write the path like \"/Master\"",
+                        );
+                    }
+                    if !matches!(l.effective_protocol(), Protocol::Ws | Protocol::Wss) {
+                        push(
+                            format!("{at}.path"),
+                            "a path only applies to ws/wss listeners".into(),
+                            "remove `path` or change the protocol",
+                        );
+                    }
+                }
+                if l.port != 0 {
+                    let datagram = l.effective_protocol() == Protocol::Udp;
+                    for (other, other_dgram, addr, port) in &bound {
+                        let overlap = *addr == l.address
+                            || addr.is_unspecified()
+                            || l.address.is_unspecified();
+                        if *port == l.port && *other_dgram == datagram && overlap {
+                            push(
+                                format!("{at}.port"),
+                                format!("port {} is already used by {other}", l.port),
+                                "give every listener of the same kind (udp or stream) its own port",
+                            );
+                        }
+                    }
+                    bound.push((at.clone(), datagram, l.address, l.port));
+                }
+                if l.needs_tls() {
+                    if let Err(e) = l.tls_settings() {
+                        push(
+                            at.clone(),
+                            format!("TLS settings: {e}"),
+                            "correct the TLS keys (config/example.toml lists them)",
+                        );
+                    }
+                    let file = l.certificate_file(config_dir);
+                    if !l.skip_without_certificate && l.certificates.is_none() && !file.exists() {
+                        push(format!("{at}.certificate"), format!("certificate file {} does not exist", file.display()), "run `voice-server gen-cert` (self-signed, for development) or point certificate_path/certificate at your certificate");
+                    }
+                }
+            }
+        }
+        if self.name.listeners.is_empty()
+            && self.master.listeners.is_empty()
+            && self.game.listeners.is_empty()
+        {
+            push("listeners".into(), "no role has a listener".into(), "add [[name.listeners]], [[master.listeners]] and [[game.listeners]] tables, or remove them all to get Photon's defaults");
+        }
+        for (i, app) in self.apps.iter().enumerate() {
+            if app.id.trim().is_empty() {
+                push(
+                    format!("apps[{i}].id"),
+                    "is empty".into(),
+                    "set the application id clients send",
+                );
+            }
+        }
+        if !self.token.secret.is_empty() && self.token.secret.len() < 16 {
+            push(
+                "token.secret".into(),
+                format!(
+                    "is {} characters long; at least 16 are needed",
+                    self.token.secret.len()
+                ),
+                "use a long random string, e.g. the output of `openssl rand -hex 32`",
+            );
+        }
+        if self.token.lifetime_secs < 60 {
+            push(
+                "token.lifetime_secs".into(),
+                format!("{} s is too short", self.token.lifetime_secs),
+                "use at least 60 (3600 is the default)",
+            );
+        }
+        if self.token.refresh_interval_secs == 0
+            || self.token.refresh_interval_secs >= self.token.lifetime_secs
+        {
+            push(
+                "token.refresh_interval_secs".into(),
+                "must be above 0 and below lifetime_secs".into(),
+                "use 300 (the default)",
+            );
+        }
+        if !self.auth.url.is_empty() && !self.auth.url.starts_with("http://") {
+            push("auth.url".into(), format!("{:?} is not an http:// URL", self.auth.url), "use http://host:port/path (put a TLS-terminating proxy in front of an https provider)");
+        }
+        if self.auth.timeout_ms == 0 {
+            push(
+                "auth.timeout_ms".into(),
+                "is 0".into(),
+                "use a timeout above 0 (5000 is the default)",
+            );
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("max_peers", l.max_peers as u64),
+            ("max_rooms", l.max_rooms as u64),
+            ("max_actors_per_room", l.max_actors_per_room as u64),
+            ("operations_per_second", l.operations_per_second.into()),
+            ("operations_burst", l.operations_burst.into()),
+            ("bytes_per_second", l.bytes_per_second.into()),
+            ("bytes_burst", l.bytes_burst.into()),
+        ] {
+            if value == 0 {
+                push(
+                    format!("limits.{key}"),
+                    "is 0, which refuses everything".into(),
+                    "use a value above 0 (see example.toml for the default)",
+                );
+            }
+        }
+        if l.max_message_size < 1024 {
+            push(
+                "limits.max_message_size".into(),
+                format!("{} bytes is too small", l.max_message_size),
+                "use at least 1024 (524288 is the default)",
+            );
+        }
+        if (l.bytes_burst as usize) < l.max_message_size.min(u32::MAX as usize)
+            && l.bytes_burst != 0
+        {
+            push(
+                "limits.bytes_burst".into(),
+                "is smaller than max_message_size: a maximum-size message could never pass".into(),
+                "raise bytes_burst to at least max_message_size",
+            );
+        }
+        if self.rooms.lobby_update_interval_ms == 0 {
+            push(
+                "rooms.lobby_update_interval_ms".into(),
+                "is 0".into(),
+                "use a value above 0 (1000 is the default)",
+            );
+        }
+        if !self.metrics.listen.is_empty()
+            && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            push(
+                "metrics.listen".into(),
+                format!("{:?} is not an address:port", self.metrics.listen),
+                "write it like \"127.0.0.1:9100\", or leave it empty to turn metrics off",
+            );
+        }
+        problems
     }
 }
 

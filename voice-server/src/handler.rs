@@ -154,7 +154,10 @@ impl<L: RoleLogic> RoleHandler<L> {
             // Over WSS, TLS encrypts everything: a message is encrypted
             // whether or not the sender asked for AES on top.
             encrypted: received.encrypted
-                || self.peers.get(&peer).is_some_and(|(protocol, _)| protocol.is_secure()),
+                || self
+                    .peers
+                    .get(&peer)
+                    .is_some_and(|(protocol, _)| protocol.is_secure()),
             size,
         };
         let mut out =

@@ -29,6 +29,7 @@ pub mod config;
 pub mod game;
 pub mod handler;
 pub mod limits;
+pub mod link;
 pub mod logic;
 pub mod master;
 pub mod metrics;

@@ -78,6 +78,8 @@ pub struct MasterLogic {
     pending: HashMap<LobbyKey, BTreeSet<String>>,
     flush_at: Option<Instant>,
     reservations: BTreeSet<(Instant, AppKey, String)>,
+    /// Game servers connected over server-to-server links: peer → server id.
+    server_links: HashMap<PeerHandle, String>,
     scratch: Vec<PeerHandle>,
 }
 
@@ -129,6 +131,7 @@ impl MasterLogic {
             pending: HashMap::new(),
             flush_at: None,
             reservations: BTreeSet::new(),
+            server_links: HashMap::new(),
             scratch: Vec::new(),
         }
     }
@@ -310,6 +313,9 @@ impl MasterLogic {
     ) -> Result<(), OpError> {
         let p = Params::new(request.code, &request.parameters);
         let code = request.code;
+        if code == op::GAME_SERVER_REPORT {
+            return self.server_report(now, peer, &p, &request.parameters);
+        }
         if code == op::AUTHENTICATE || code == op::AUTHENTICATE_ONCE {
             let token = p.opt_bytes(param::TOKEN)?.ok_or_else(|| {
                 OpError::bad_param(
@@ -434,6 +440,44 @@ impl MasterLogic {
         }
     }
 
+    /// A report over a server-to-server link, authenticated by a server token.
+    fn server_report(
+        &mut self,
+        now: Instant,
+        peer: PeerHandle,
+        p: &Params<'_>,
+        parameters: &Parameters,
+    ) -> Result<(), OpError> {
+        let token = p.opt_bytes(param::TOKEN)?.unwrap_or(&[]);
+        let claims = self.key.open(token, self.clock.unix_ms(now)).map_err(|e| {
+            OpError::new(
+                error::INVALID_AUTHENTICATION,
+                format!("server token refused: {e}"),
+            )
+        })?;
+        if claims.app_id != crate::report::SERVER_APP_ID {
+            return Err(OpError::new(
+                error::INVALID_AUTHENTICATION,
+                "GameServerReport (200) needs a server token; clients cannot send it",
+            ));
+        }
+        let report = GameReport::from_request(parameters).map_err(|e| {
+            OpError::new(
+                error::INVALID_OPERATION,
+                format!("GameServerReport (200): {e}"),
+            )
+        })?;
+        if report.server_id != claims.user_id {
+            return Err(OpError::new(
+                error::INVALID_AUTHENTICATION,
+                "the report's server id does not match its token",
+            ));
+        }
+        self.server_links.insert(peer, report.server_id.clone());
+        self.apply_report(now, report);
+        Ok(())
+    }
+
     fn flush_lobbies(&mut self, now: Instant, out: &mut dyn Outbox) {
         self.flush_at = None;
         for ((app, lobby), names) in std::mem::take(&mut self.pending) {
@@ -516,8 +560,20 @@ impl RoleLogic for MasterLogic {
         );
     }
 
-    fn handle_disconnected(&mut self, _now: Instant, peer: PeerHandle, _out: &mut dyn Outbox) {
+    fn handle_disconnected(&mut self, now: Instant, peer: PeerHandle, _out: &mut dyn Outbox) {
         self.peers.remove(&peer);
+        if let Some(server_id) = self.server_links.remove(&peer) {
+            tracing::info!(%server_id, "game server link closed; its rooms are forgotten");
+            let report = GameReport {
+                server_id,
+                addresses: Vec::new(),
+                peer_count: 0,
+                updated: Vec::new(),
+                removed: Vec::new(),
+                shutting_down: true,
+            };
+            self.apply_report(now, report);
+        }
     }
 
     fn handle_request(

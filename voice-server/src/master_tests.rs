@@ -449,3 +449,42 @@ fn unconfirmed_reservations_expire() {
     h.logic.apply_report(h.now, bye);
     assert_eq!(h.logic.room_count(), 0);
 }
+
+#[test]
+fn server_reports_need_a_server_token() {
+    let mut h = H::new();
+    h.connect(1, Protocol::Tcp, "1");
+    // A client token cannot carry a report.
+    let client_token = h.token("1", T0_MS);
+    let request =
+        report(vec![listing("fake", 1, 0, true, vec![])], vec![]).to_request(client_token);
+    let r = h.request(1, request.code, request.parameters);
+    assert_eq!(r.return_code, error::INVALID_AUTHENTICATION);
+    assert_eq!(h.logic.room_count(), 0);
+    // A server token whose id matches the report is accepted; the link's end forgets the rooms.
+    let server_token = h.key.seal(&TokenClaims {
+        user_id: "g1".into(),
+        app_id: crate::report::SERVER_APP_ID.into(),
+        app_version: String::new(),
+        auth_values: String::new(),
+        issued_ms: T0_MS,
+        expires_ms: T0_MS + 60_000,
+        data: serde_json::Value::Null,
+    });
+    let request =
+        report(vec![listing("real", 1, 0, true, vec![])], vec![]).to_request(server_token);
+    h.logic
+        .handle_connected(h.now, p(2), Protocol::Tcp, &mut h.out);
+    h.out.sent.clear();
+    h.logic.handle_request(
+        h.now,
+        p(2),
+        request,
+        MessageMeta::reliable(false),
+        &mut h.out,
+    );
+    assert!(h.out.sent.is_empty(), "no answer to a good report");
+    assert_eq!(h.logic.room_count(), 1);
+    h.logic.handle_disconnected(h.now, p(2), &mut h.out);
+    assert_eq!(h.logic.room_count(), 0);
+}

@@ -32,9 +32,8 @@ pub struct RoomListing {
     pub open: bool,
     /// Listed in lobbies.
     pub visible: bool,
-    /// The lobby-listed custom properties as typed codec values. Carried
-    /// in-process only for now (skipped by serde); a server-to-server link
-    /// would carry them with the codec's value encoding.
+    /// The lobby-listed custom properties as typed codec values. Skipped by
+    /// serde: [`GameReport::to_request`] carries them with the codec's encoding.
     #[serde(skip)]
     pub lobby_properties: Vec<(transport::codec::Value, transport::codec::Value)>,
 }
@@ -54,4 +53,91 @@ pub struct GameReport {
     pub removed: Vec<(AppKey, String)>,
     /// The game server is shutting down: forget it and its rooms.
     pub shutting_down: bool,
+}
+
+/// The application id of server tokens (game server → master links). Clients
+/// cannot get a token with it: the name server never seals one.
+pub const SERVER_APP_ID: &str = "@game-server";
+
+impl GameReport {
+    /// The report as an operation request for a server-to-server link.
+    pub fn to_request(&self, server_token: Vec<u8>) -> transport::codec::OperationRequest {
+        use transport::codec::{Parameters, Value};
+        use transport::lb::{op, param};
+        // serde_json cannot fail on these plain types.
+        let json = serde_json::to_string(self).expect("report serializes");
+        let lobby: Vec<Value> = self
+            .updated
+            .iter()
+            .map(|r| crate::game::props::dictionary(r.lobby_properties.clone()))
+            .collect();
+        transport::codec::OperationRequest {
+            code: op::GAME_SERVER_REPORT,
+            parameters: Parameters::new()
+                .with(param::TOKEN, server_token)
+                .with(param::DATA, json)
+                .with(param::GAME_LIST, Value::ObjectArray(lobby)),
+        }
+    }
+
+    /// Reads a report from a server-to-server request (the token is checked by the caller).
+    pub fn from_request(parameters: &transport::codec::Parameters) -> Result<GameReport, String> {
+        use transport::codec::Value;
+        use transport::lb::param;
+        let json = parameters
+            .get(param::DATA)
+            .and_then(Value::as_str)
+            .ok_or("no report JSON in parameter 245")?;
+        let mut report: GameReport =
+            serde_json::from_str(json).map_err(|e| format!("report JSON: {e}"))?;
+        if let Some(Value::ObjectArray(lobby)) = parameters.get(param::GAME_LIST) {
+            for (room, props) in report.updated.iter_mut().zip(lobby) {
+                if let Value::Dictionary(d) = props {
+                    room.lobby_properties = d.entries.clone();
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use transport::codec::Value;
+
+    #[test]
+    fn report_round_trips_through_a_request() {
+        let report = GameReport {
+            server_id: "g".into(),
+            addresses: vec![("udp".into(), "udp://h:1".into())],
+            peer_count: 3,
+            updated: vec![RoomListing {
+                app: AppKey {
+                    app_id: "a".into(),
+                    app_version: "1".into(),
+                },
+                name: "r".into(),
+                lobby: String::new(),
+                player_count: 2,
+                max_players: 4,
+                open: true,
+                visible: true,
+                lobby_properties: vec![(Value::from("map"), Value::I32(3))],
+            }],
+            removed: vec![(
+                AppKey {
+                    app_id: "a".into(),
+                    app_version: "1".into(),
+                },
+                "old".into(),
+            )],
+            shutting_down: false,
+        };
+        let request = report.to_request(vec![1, 2, 3]);
+        assert_eq!(
+            GameReport::from_request(&request.parameters).unwrap(),
+            report
+        );
+    }
 }

@@ -7,6 +7,7 @@ use crate::config::{Config, ListenerSpec, Role};
 use crate::game::room::RoomBounds;
 use crate::game::{GameLogic, GameSettings};
 use crate::handler::RoleHandler;
+use crate::link::MasterLink;
 use crate::master::{MasterCommand, MasterLogic, MasterSettings};
 use crate::metrics::{self, Metrics};
 use crate::name::{NameCommand, NameLogic, NameSettings};
@@ -376,17 +377,29 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
                     token_lifetime,
                     token_refresh_interval: Duration::from_secs(config.token.refresh_interval_secs),
                 };
-                let control = master_control.clone();
-                if control.is_none() {
-                    tracing::warn!("the master does not run in this process: room reports cannot reach it yet (server-to-server links are not implemented); run --role all");
-                }
-                let sink = Box::new(move |report| {
-                    if let Some(c) = &control {
-                        if c.command(MasterCommand::Report(report)).is_err() {
+                let server_id = settings.server_id.clone();
+                let sink: crate::game::ReportSink = match master_control.clone() {
+                    Some(control) => Box::new(move |report| {
+                        if control.command(MasterCommand::Report(report)).is_err() {
                             tracing::debug!("master stopped; report dropped");
                         }
+                    }),
+                    None => {
+                        // The master runs elsewhere: reports travel over a link.
+                        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                        let link = MasterLink {
+                            master_urls: master_urls.clone(),
+                            server_id,
+                            key: key.clone(),
+                            clock: options.clock.clone(),
+                            game: b.server.control::<crate::game::GameCommand>(),
+                        };
+                        tasks.push((Role::Game, tokio::spawn(link.run(rx, shutdown_rx.clone()))));
+                        Box::new(move |report| {
+                            let _ = tx.send(report);
+                        })
                     }
-                });
+                };
                 let logic = GameLogic::new(
                     settings,
                     key.clone(),

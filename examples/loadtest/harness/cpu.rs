@@ -53,6 +53,24 @@ fn clock_ticks_per_second() -> u64 {
     })
 }
 
+/// The machine's count of UDP datagrams the kernel dropped because a socket's
+/// receive buffer was full (`RcvbufErrors` in `/proc/net/snmp`; every process
+/// counts, so other programs' drops show too). None when unreadable.
+pub fn udp_receive_buffer_errors() -> Option<u64> {
+    parse_udp_rcvbuf_errors(&std::fs::read_to_string("/proc/net/snmp").ok()?)
+}
+
+/// `RcvbufErrors` of the `Udp:` header/value line pair.
+pub fn parse_udp_rcvbuf_errors(snmp: &str) -> Option<u64> {
+    let mut lines = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let header = lines.next()?;
+    let values = lines.next()?;
+    let column = header
+        .split_whitespace()
+        .position(|h| h == "RcvbufErrors")?;
+    values.split_whitespace().nth(column)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +81,13 @@ mod tests {
             "1234 (voice server) S 1 1234 1234 0 -1 4194560 500 0 0 0 250 37 0 0 20 0 9 0 100 0 0";
         assert_eq!(parse_stat_ticks(line), Some(287));
         assert_eq!(parse_stat_ticks("garbage"), None);
+    }
+
+    #[test]
+    fn parses_udp_receive_buffer_errors() {
+        let snmp = "Ip: Forwarding\nIp: 1\nUdp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 41 4 11 42 7 0\nUdpLite: InDatagrams RcvbufErrors\nUdpLite: 0 0\n";
+        assert_eq!(parse_udp_rcvbuf_errors(snmp), Some(7));
+        assert_eq!(parse_udp_rcvbuf_errors("nothing"), None);
     }
 
     #[test]

@@ -249,11 +249,13 @@ async fn connect_all(
     rooms
 }
 
-/// CPU seconds of the server (if a pid was given) and of this process.
-fn cpu_now(server_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
+/// CPU seconds of the server (if a pid was given) and of this process, and
+/// the machine's UDP receive-buffer drops.
+fn cpu_now(server_pid: Option<u32>) -> (Option<f64>, Option<f64>, Option<u64>) {
     (
         server_pid.and_then(|pid| cpu::cpu_seconds(pid).ok()),
         cpu::own_cpu_seconds().ok(),
+        cpu::udp_receive_buffer_errors(),
     )
 }
 
@@ -347,7 +349,8 @@ pub async fn run(config: &LoadConfig) -> Result<Summary, String> {
         tokio::time::sleep_until(window_end).await;
         let after = cpu_now(server_pid);
         let delta = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
-        (delta(before.0, after.0), delta(before.1, after.1))
+        let drops = after.2.zip(before.2).map(|(a, b)| a.saturating_sub(b));
+        (delta(before.0, after.0), delta(before.1, after.1), drops)
     });
 
     let total_ms = (stop - start).as_millis() as u64;
@@ -382,7 +385,7 @@ pub async fn run(config: &LoadConfig) -> Result<Summary, String> {
     }
     while tasks.join_next().await.is_some() {}
     progress.finish_and_clear();
-    let (server_cpu_s, harness_cpu_s) = cpu_task.await.unwrap_or((None, None));
+    let (server_cpu_s, harness_cpu_s, udp_drops) = cpu_task.await.unwrap_or((None, None, None));
     for client in &clients {
         client.disconnect();
     }
@@ -397,6 +400,7 @@ pub async fn run(config: &LoadConfig) -> Result<Summary, String> {
         connect_errors,
         server_cpu_s,
         harness_cpu_s,
+        udp_drops,
     ))
 }
 
@@ -408,6 +412,7 @@ fn summarise(
     connect_errors: Vec<String>,
     server_cpu_s: Option<f64>,
     harness_cpu_s: Option<f64>,
+    udp_receive_buffer_drops: Option<u64>,
 ) -> Summary {
     let counters = &recorder.counters;
     let mut all = Snapshot::default();
@@ -471,6 +476,7 @@ fn summarise(
             .filter(|_| delivered > 0)
             .map(|s| round(s * 1e6 / delivered as f64, 3)),
         harness_cpu_s: harness_cpu_s.map(|s| round(s, 3)),
+        udp_receive_buffer_drops,
         min_delivery: config.min_delivery,
         passed: delivery_ratio >= config.min_delivery && connect_failures == 0,
         per_second,
@@ -538,6 +544,11 @@ pub fn render_summary(s: &Summary) -> String {
         line(format!(
             "harness CPU {cpu:.2} s ({:.0} % of one core)",
             cpu / s.duration_s * 100.0
+        ));
+    }
+    if let Some(drops) = s.udp_receive_buffer_drops {
+        line(format!(
+            "UDP datagrams dropped by full receive buffers on this machine in the window: {drops}"
         ));
     }
     out

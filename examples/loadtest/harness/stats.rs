@@ -298,6 +298,9 @@ pub struct Summary {
     pub server_cpu_us_per_delivered_frame: Option<f64>,
     /// This process's CPU in the window.
     pub harness_cpu_s: Option<f64>,
+    /// UDP datagrams the kernel dropped on full receive buffers in the window
+    /// (`RcvbufErrors`, whole machine): loss before any process saw the frame.
+    pub udp_receive_buffer_drops: Option<u64>,
     /// The delivery threshold.
     pub min_delivery: f64,
     /// True when the delivery ratio reached the threshold and every bot connected.

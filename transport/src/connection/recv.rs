@@ -214,6 +214,8 @@ impl Connection {
     }
 
     fn deliver(&mut self, payload: Bytes, channel: u8, delivery: Delivery, encrypted: bool) {
+        // Over WSS, TLS has kept every message private: all count as encrypted.
+        let encrypted = encrypted || self.protocol.is_secure();
         self.stats.messages_in[wire::delivery_index(delivery)] += 1;
         if encrypted {
             self.stats.encrypted_in += 1;

@@ -148,6 +148,10 @@ impl Outbox {
     fn is_open_due(&self, now: Instant, window: Duration) -> bool {
         self.open_since.is_some_and(|since| now >= since + window)
     }
+    /// True when unreliable commands wait, due or not.
+    pub(super) fn has_pending(&self) -> bool {
+        !self.ready.is_empty() || !self.open.is_empty()
+    }
     pub(super) fn is_due(&self, now: Instant, window: Duration) -> bool {
         !self.ready.is_empty() || self.is_open_due(now, window)
     }
@@ -350,6 +354,23 @@ impl Connection {
         let end = wire::DATA_HEADER_LEN + self.budget();
         let stream = self.protocol.is_stream();
         if self.state == ConnectionState::Disconnecting {
+            // What the application queued before disconnecting goes out first
+            // (once; over streams that is reliable), then the DISCONNECT: an
+            // error response followed by a disconnect must not be lost.
+            if self.send.iter().any(|channel| !channel.queue.is_empty())
+                || self.outbox.has_pending()
+            {
+                self.write_new_reliable(now, buf, end, stream);
+                let room = end.saturating_sub(buf.len());
+                let alone = buf.len() == wire::DATA_HEADER_LEN;
+                if let Some(body) = self.outbox.take(now, Duration::ZERO, room, alone && stream) {
+                    buf.extend_from_slice(&body);
+                    self.outbox.recycle(body);
+                }
+                if buf.len() > wire::DATA_HEADER_LEN {
+                    return Some(self.finalize(buf, sealed));
+                }
+            }
             wire::put_disconnect(buf, 0);
             self.disconnect_sends = self.disconnect_sends.saturating_sub(1);
             let len = self.finalize(buf, sealed);
@@ -574,14 +595,16 @@ impl Connection {
         if next > send.next_sequence {
             return;
         }
+        let mut newest: Option<Instant> = None;
         for sequence in base..next {
-            self.acknowledge(now, channel, sequence);
+            newest = newest.max(self.acknowledge(channel, sequence));
         }
         for bit in 0..64u64 {
             if bitmap & (1 << bit) != 0 {
-                self.acknowledge(now, channel, next + 1 + bit);
+                newest = newest.max(self.acknowledge(channel, next + 1 + bit));
             }
         }
+        self.sample_rtt(now, newest);
         let send = &mut self.send[usize::from(channel)];
         while let Some(None) = send.in_flight.front() {
             send.in_flight.pop_front();
@@ -598,11 +621,13 @@ impl Connection {
         if first >= send.next_sequence {
             return;
         }
+        let mut newest: Option<Instant> = None;
         for bit in 0..64u64 {
             if bitmap & (1 << bit) != 0 {
-                self.acknowledge(now, channel, first + bit);
+                newest = newest.max(self.acknowledge(channel, first + bit));
             }
         }
+        self.sample_rtt(now, newest);
         let send = &mut self.send[usize::from(channel)];
         while let Some(None) = send.in_flight.front() {
             send.in_flight.pop_front();
@@ -610,25 +635,31 @@ impl Connection {
         }
     }
 
-    fn acknowledge(&mut self, now: Instant, channel: u8, sequence: u64) {
+    /// Removes one acknowledged command. Returns when it was sent if it was
+    /// sent once (Karn's rule: only unambiguous RTT samples).
+    fn acknowledge(&mut self, channel: u8, sequence: u64) -> Option<Instant> {
         let send = &mut self.send[usize::from(channel)];
         if sequence >= send.next_sequence {
-            return;
+            return None;
         }
-        let Some(sent) = send.take(sequence) else {
-            return;
-        };
+        let sent = send.take(sequence)?;
         if sent.command.fragment.is_some() {
             send.fragments_in_flight -= 1;
         }
-        if sent.send_count == 1 {
-            // Karn's rule: only unambiguous samples.
-            self.rtt.sample(now.saturating_duration_since(sent.sent_at));
-            self.stats.rtt = self.rtt.smoothed();
-            self.stats.rtt_variance = self.rtt.variance();
-        }
         if sent.command.key_reply {
             self.key_reply_acknowledged();
+        }
+        (sent.send_count == 1).then_some(sent.sent_at)
+    }
+
+    /// One RTT sample per ACK command, from the most recently sent command it
+    /// newly acknowledged (a datagram's commands would otherwise give many
+    /// identical samples and collapse the variance).
+    fn sample_rtt(&mut self, now: Instant, newest: Option<Instant>) {
+        if let Some(sent_at) = newest {
+            self.rtt.sample(now.saturating_duration_since(sent_at));
+            self.stats.rtt = self.rtt.smoothed();
+            self.stats.rtt_variance = self.rtt.variance();
         }
     }
 }

@@ -3,12 +3,13 @@
 //!
 //! ```text
 //! voice-pipeline IN.wav OUT.wav [--loss PERCENT] [--seed N] [--jitter-ms MS]
-//!     [--delay-ms MS] [--bitrate BPS] [--expected-loss PERCENT] [--mode pipeline|plain]
+//!     [--delay-ms MS] [--bitrate BPS] [--expected-loss PERCENT] [--mode pipeline|plain|none]
 //! ```
 //!
 //! `pipeline` (default): LocalVoice → emulated network (seeded loss pattern,
 //! delay, jitter) → jitter buffer + FEC + PLC → OUT. `plain`: libopus at the
-//! same settings, the same loss pattern, PLC only. OUT has IN's rate, and is
+//! same settings, the same loss pattern, PLC only. `none`: no codec, only the
+//! resampling and alignment (a baseline). OUT has IN's rate, and is
 //! trimmed by the measured overall delay. A JSON line of statistics goes to stdout.
 
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use voice_client::audio::{read_wav, write_wav};
 use voice_client::sim::{loss_pattern, plain_opus, simulate, SimulationConfig};
 use voice_client::voice_transport::EmulatorConfig;
 
-const USAGE: &str = "usage: voice-pipeline IN.wav OUT.wav [--loss PERCENT] [--seed N] [--jitter-ms MS] [--delay-ms MS] [--bitrate BPS] [--expected-loss PERCENT] [--mode pipeline|plain]";
+const USAGE: &str = "usage: voice-pipeline IN.wav OUT.wav [--loss PERCENT] [--seed N] [--jitter-ms MS] [--delay-ms MS] [--bitrate BPS] [--expected-loss PERCENT] [--mode pipeline|plain|none]";
 
 fn main() -> ExitCode {
     match run() {
@@ -117,7 +118,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 format!(r#""lost":{dropped}"#),
             )
         }
-        other => return Err(format!("unknown mode {other}: use pipeline or plain").into()),
+        // Only the resampling and alignment (a baseline for scores).
+        "none" => (speech.clone(), String::from(r#""lost":0"#)),
+        other => return Err(format!("unknown mode {other}: use pipeline, plain or none").into()),
     };
     let c = compare(&speech, &decoded, 48_000, 48_000);
     let start = c.lag.max(0) as usize;

@@ -4,9 +4,11 @@ use super::*;
 use crate::outbox::{Recorded, RecordingOutbox};
 use crate::token::WallClock;
 use std::sync::Mutex;
+use transport::codec::Value;
 use transport::codec::{
     Dictionary, OperationResponse, RawRouting, RawSend, ReceiverGroup, TypeCode, TypedArray,
 };
+use transport::lb::cache as caching;
 use transport::lb::{actor_key, receivers, room_key};
 use transport::{Delivery, SendOptions};
 
