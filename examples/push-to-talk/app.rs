@@ -119,6 +119,9 @@ pub struct PttConfig {
     pub release_after: Duration,
     /// Stop after this long in the room (`None`: until quit).
     pub max_duration: Option<Duration>,
+    /// Keep every tick and input frame in the [`Report`] (tests). Defaults
+    /// to off: the record grows by ~4 KB per 20 ms.
+    pub record: bool,
 }
 
 impl PttConfig {
@@ -137,6 +140,7 @@ impl PttConfig {
             script: None,
             release_after: Duration::from_millis(300),
             max_duration: None,
+            record: false,
         }
     }
 }
@@ -157,8 +161,11 @@ pub struct Tick {
 /// What happened in a run.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// Every tick after joining.
+    /// Every tick after joining (when recording).
     pub ticks: Vec<Tick>,
+    /// The input frames captured, one per tick in order (when recording;
+    /// files only give one frame per tick, devices may give more or none).
+    pub input: Vec<f32>,
     /// Frames sent.
     pub frames_sent: u64,
 }
@@ -381,6 +388,9 @@ pub fn run(
             .map_err(|e| audio_error("input", e))?
         {
             input_rms = rms(&pcm);
+            if config.record {
+                report.input.extend_from_slice(&pcm);
+            }
             voice.push_frame(now, id, &pcm).map_err(client_error)?;
             if !live {
                 break; // files: one frame per tick (real-time pace)
@@ -399,12 +409,14 @@ pub fn run(
         if let Some(sink) = &mut sink {
             sink.write(&out).map_err(|e| audio_error("output", e))?;
         }
-        report.ticks.push(Tick {
-            at: now,
-            talking,
-            input_rms,
-            output_rms: rms(&out),
-        });
+        if config.record {
+            report.ticks.push(Tick {
+                at: now,
+                talking,
+                input_rms,
+                output_rms: rms(&out),
+            });
+        }
         for remote in voice.receiver().voices() {
             let received = remote.stats().frames_received;
             let entry = last_heard

@@ -56,12 +56,14 @@ fn holding_the_key_sends_releasing_it_stops() {
     let mut b = PttConfig::new(url.clone(), "ptt-test", "bob");
     b.input = Input::Silence;
     b.output = Output::Wav(out_path.clone());
+    b.record = true;
     b.script = Some(app::parse_script("wait:8000,quit").unwrap());
     let listener = std::thread::spawn(move || app::run(&b, None, &mut std::io::sink(), false));
     std::thread::sleep(Duration::from_millis(1500));
     let mut a = PttConfig::new(url, "ptt-test", "alice");
     a.input = Input::Wav(speech());
     a.output = Output::Discard;
+    a.record = true;
     a.script = Some(vec![
         Step::Wait(Duration::from_millis(1000)),
         Step::Down(Duration::from_millis(2500)),
@@ -109,6 +111,17 @@ fn holding_the_key_sends_releasing_it_stops() {
     assert_eq!(samples.len(), b.ticks.len() * 960);
     let energy: f32 = samples.iter().map(|s| s * s).sum();
     assert!(energy > 1.0, "the file is not silent: {energy}");
+
+    // And it is Alice's speech: what Alice captured while holding the key,
+    // against what Bob's file holds from the press to 500 ms after the release.
+    let index = |ticks: &[app::Tick], at: Instant| ticks.iter().take_while(|t| t.at < at).count();
+    let (a_from, a_to) = (index(&a.ticks, down), index(&a.ticks, up));
+    let reference = &a.input[a_from * 960..a_to * 960];
+    let (b_from, b_to) = (index(&b.ticks, down), index(&b.ticks, up + ms(500)));
+    let heard = &samples[b_from * 960..b_to * 960];
+    let c = voice_client::analysis::compare(reference, heard, 48_000, 48_000 / 2);
+    eprintln!("correlation of bob's output with alice's input: {c:?}");
+    assert!(c.segmental > 0.5, "bob's output is alice's speech: {c:?}");
     let _ = std::fs::remove_file(&out_path);
     server.block_on(d.shutdown());
 }
