@@ -106,7 +106,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         args.server.clone()
     } else {
         match args.protocol.as_str() {
-            "udp" | "tcp" | "ws" | "wss" => format!("{}://{}", args.protocol, args.server),
+            "udp" | "tcp" => format!("{}://{}", args.protocol, args.server),
+            // WebSocket name servers listen on the path /NameServer (Photon's).
+            "ws" | "wss" => format!("{}://{}/NameServer", args.protocol, args.server),
             other => {
                 return Err(format!("unknown --protocol `{other}`: use udp, tcp, ws or wss").into())
             }
