@@ -395,25 +395,36 @@ pub async fn run(config: &LoadConfig) -> Result<Summary, String> {
     Ok(summarise(
         config,
         &recorder,
-        speakers,
-        connect_s,
-        connect_errors,
-        server_cpu_s,
-        harness_cpu_s,
-        udp_drops,
+        RunFacts {
+            speakers,
+            connect_s,
+            connect_errors,
+            server_cpu_s,
+            harness_cpu_s,
+            udp_receive_buffer_drops: udp_drops,
+        },
     ))
 }
 
-fn summarise(
-    config: &LoadConfig,
-    recorder: &Recorder,
+/// What the run measured besides the recorder's counters.
+struct RunFacts {
     speakers: u64,
     connect_s: f64,
     connect_errors: Vec<String>,
     server_cpu_s: Option<f64>,
     harness_cpu_s: Option<f64>,
     udp_receive_buffer_drops: Option<u64>,
-) -> Summary {
+}
+
+fn summarise(config: &LoadConfig, recorder: &Recorder, facts: RunFacts) -> Summary {
+    let RunFacts {
+        speakers,
+        connect_s,
+        connect_errors,
+        server_cpu_s,
+        harness_cpu_s,
+        udp_receive_buffer_drops,
+    } = facts;
     let counters = &recorder.counters;
     let mut all = Snapshot::default();
     let mut per_second = Vec::new();
