@@ -54,6 +54,9 @@ pub struct GameConfig {
     pub speech: Vec<f32>,
     /// Room name. Defaults to "match".
     pub room: String,
+    /// Write what this player hears (its mix, 48 kHz mono) to this WAV file.
+    /// Defaults to none.
+    pub listen: Option<(usize, std::path::PathBuf)>,
 }
 
 impl Default for GameConfig {
@@ -68,6 +71,7 @@ impl Default for GameConfig {
             speakers_per_turn: 2,
             speech: Vec::new(),
             room: "match".into(),
+            listen: None,
         }
     }
 }
@@ -237,6 +241,20 @@ pub fn run(config: &GameConfig, server: &str, log: &mut dyn Write) -> Result<Rec
             "give at least one 20 ms frame of audio",
         ));
     }
+    let mut sink = match &config.listen {
+        Some((player, _)) if *player >= config.players => {
+            return Err(GameError::Config(
+                "--listen-as",
+                "name a player of the match (P0..)",
+            ))
+        }
+        Some((player, path)) => Some((
+            *player,
+            voice_client::audio::WavSink::create(path, 48_000, 1)
+                .map_err(|e| GameError::Client(format!("{}: {e}", path.display())))?,
+        )),
+        None => None,
+    };
     let mut rng = StdRng::seed_from_u64(config.seed);
     let codec = CodecConfig {
         // Bots talk through their whole turn: every frame is sent, so who
@@ -339,8 +357,12 @@ pub fn run(config: &GameConfig, server: &str, log: &mut dyn Write) -> Result<Rec
             p.voice.service();
         }
         collect(&mut players, &actors, at, &mut record, &mut second_heard);
-        for p in players.iter_mut() {
+        for (i, p) in players.iter_mut().enumerate() {
             p.voice.mix(now, &mut out);
+            if let Some((_, sink)) = sink.as_mut().filter(|(player, _)| *player == i) {
+                use voice_client::audio::AudioSink;
+                sink.write(&out).map_err(client_error)?;
+            }
         }
         next_tick += TICK;
         let now = Instant::now();
@@ -352,6 +374,9 @@ pub fn run(config: &GameConfig, server: &str, log: &mut dyn Write) -> Result<Rec
     }
     flush_second(log, second, &mut second_heard, &players);
     record.ran = start.elapsed();
+    if let Some((_, sink)) = sink {
+        sink.finalize().map_err(client_error)?;
+    }
     for p in &players {
         if let Some(polled) = p.voice.polled_client() {
             let _ = polled.disconnect();

@@ -33,6 +33,12 @@ struct Args {
     /// Name server URL (e.g. udp://127.0.0.1:5058). Default: start a server in-process.
     #[arg(long)]
     server: Option<String>,
+    /// Write what this player (e.g. P2) hears to --output.
+    #[arg(long, requires = "output")]
+    listen_as: Option<String>,
+    /// WAV file (48 kHz mono) for --listen-as.
+    #[arg(long, requires = "listen_as")]
+    output: Option<std::path::PathBuf>,
     /// Speech WAV the bots say. Default: voice-client/assets/speech16k.wav.
     #[arg(long)]
     speech: Option<std::path::PathBuf>,
@@ -66,7 +72,18 @@ fn main() -> std::process::ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let speech_path = args.speech.unwrap_or_else(game::default_speech_path);
+    let listen = match (args.listen_as, args.output) {
+        (Some(name), Some(path)) => {
+            let index = name
+                .strip_prefix('P')
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| format!("--listen-as `{name}`: use a player name such as P2"))?;
+            Some((index, path))
+        }
+        _ => None,
+    };
     let config = game::GameConfig {
+        listen,
         players: args.players,
         seed: args.seed,
         duration: Duration::from_secs(args.duration_s),
