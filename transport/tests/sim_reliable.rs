@@ -74,7 +74,11 @@ fn ten_thousand_reliable_messages_arrive_once_in_order() {
     assert!(stats.lost_datagrams > 0);
     // About 20 % of 10,000 commands (plus 20 % of those) must be resent;
     // spurious resends (ACKs late or lost) stay a minority.
-    assert!(stats.resends < 4_000, "too many spurious resends: {}", stats.resends);
+    assert!(
+        stats.resends < 4_000,
+        "too many spurious resends: {}",
+        stats.resends
+    );
     // One-way delay is 50..150 ms each way: the RTT averages 200 ms.
     assert!(
         stats.rtt > Duration::from_millis(150) && stats.rtt < Duration::from_millis(250),
