@@ -97,6 +97,10 @@ struct Args {
     /// No progress bars (for logs and scripts).
     #[arg(long)]
     quiet: bool,
+    /// Speech WAV file: speakers send real Opus frames encoded from it (through
+    /// the voice client's encoder) after the frame header, instead of padding.
+    #[arg(long, value_name = "FILE.wav")]
+    voice: Option<PathBuf>,
 }
 
 /// `--protocol` values.
@@ -161,6 +165,14 @@ fn config_from(args: &Args) -> Result<LoadConfig, String> {
         connect_retries: args.connect_retries,
         min_delivery: args.min_delivery,
         progress: !args.quiet,
+        voice: match &args.voice {
+            Some(path) => Some(std::sync::Arc::new(harness::voice::encode_wav(
+                path,
+                Duration::from_millis(args.frame_ms),
+            )?)),
+            None => None,
+        },
+        voice_file: args.voice.as_ref().map(|p| p.display().to_string()),
     };
     config.validate()?;
     Ok(config)

@@ -62,7 +62,60 @@ fn load_config(name_url: String) -> LoadConfig {
         connect_retries: 1,
         min_delivery: 0.99,
         progress: false,
+        voice: None,
+        voice_file: None,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_bots_send_real_opus_frames_and_the_summary_holds() {
+    let speech = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../voice-client/assets/speech16k.wav"
+    );
+    let packets = harness::voice::encode_wav(speech.as_ref(), Duration::from_millis(20))
+        .expect("speech encodes");
+    // 5.6 s of speech at 20 ms: a few hundred packets of real, varying sizes.
+    assert!(packets.len() > 200, "{} packets", packets.len());
+    let sizes: std::collections::BTreeSet<usize> = packets.iter().map(|p| p.len()).collect();
+    assert!(sizes.len() > 5, "Opus packet sizes vary: {sizes:?}");
+    let deployment = deploy().await;
+    let url = deployment.url(Role::Name, Protocol::Udp).expect("udp name");
+    let mut config = load_config(url);
+    config.voice = Some(std::sync::Arc::new(packets));
+    config.voice_file = Some(speech.to_owned());
+    let summary = tokio::time::timeout(Duration::from_secs(60), harness::run(&config))
+        .await
+        .expect("run finishes")
+        .expect("run succeeds");
+    assert!(summary.frames_sent > 0);
+    assert_eq!(summary.frames_expected, summary.frames_sent * 3);
+    assert!(summary.delivery_ratio >= 0.95, "{summary:?}");
+    assert_eq!(summary.voice.as_deref(), Some(speech));
+    let mean = summary.voice_payload_mean_bytes.expect("mean payload");
+    assert!(mean > 24.0 + 20.0, "header plus a real Opus packet: {mean}");
+    let json = serde_json::to_value(&summary).unwrap();
+    assert!(json["voice_payload_mean_bytes"].as_f64().is_some());
+    assert!(json["latency_ms"]["p99"].as_f64().is_some());
+    let svg = harness::plot::render_svg(&summary);
+    assert!(
+        svg.contains("<svg") && svg.contains("p99"),
+        "the plot still draws"
+    );
+    deployment.shutdown().await;
+}
+
+#[test]
+fn voice_refuses_frame_durations_opus_lacks() {
+    let speech = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../voice-client/assets/speech16k.wav"
+    );
+    let error = harness::voice::encode_wav(speech.as_ref(), Duration::from_millis(25)).unwrap_err();
+    assert!(error.contains("--frame-ms 10, 20, 40 or 60"), "{error}");
+    let error = harness::voice::encode_wav("/nonexistent.wav".as_ref(), Duration::from_millis(20))
+        .unwrap_err();
+    assert!(error.contains("cannot read"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,6 +54,8 @@ pub struct Plan {
     pub frame_ns: u64,
     /// Payload size (bytes, at least [`PAYLOAD_MIN`]).
     pub payload_bytes: usize,
+    /// Real Opus packets to send after the header, cycled (`--voice`).
+    pub voice: Option<Arc<Vec<Bytes>>>,
     /// Send frames encrypted (and expect them encrypted).
     pub encrypt: bool,
     /// Speaker slots per room (bots with a lower slot speak).
@@ -76,6 +78,24 @@ impl Plan {
 
 /// Writes one frame (RawSend header and payload) into `out`.
 pub fn write_frame(out: &mut BytesMut, room: u32, slot: u16, seq: u32, send_ns: u64, size: usize) {
+    write_frame_header(out, room, slot, seq, send_ns);
+    out.put_bytes(0x55, size.saturating_sub(PAYLOAD_MIN));
+}
+
+/// Writes one frame whose payload ends with a real Opus packet (`--voice`).
+pub fn write_voice_frame(
+    out: &mut BytesMut,
+    room: u32,
+    slot: u16,
+    seq: u32,
+    send_ns: u64,
+    opus: &[u8],
+) {
+    write_frame_header(out, room, slot, seq, send_ns);
+    out.put_slice(opus);
+}
+
+fn write_frame_header(out: &mut BytesMut, room: u32, slot: u16, seq: u32, send_ns: u64) {
     out.put_slice(&RAW_SEND_HEADER);
     out.put_slice(&MAGIC);
     out.put_u32_le(room);
@@ -83,7 +103,6 @@ pub fn write_frame(out: &mut BytesMut, room: u32, slot: u16, seq: u32, send_ns: 
     out.put_u16_le(0);
     out.put_u32_le(seq);
     out.put_u64_le(send_ns);
-    out.put_bytes(0x55, size.saturating_sub(PAYLOAD_MIN));
 }
 
 /// The fields of a received payload.
@@ -155,7 +174,15 @@ pub async fn speak(
     let recorder = &plan.recorder;
     let counters = &recorder.counters;
     let options = SendOptions::UNRELIABLE.encrypted(plan.encrypt);
-    let frame_len = RAW_SEND_HEADER.len() + plan.payload_bytes.max(PAYLOAD_MIN);
+    let largest_voice = plan
+        .voice
+        .as_ref()
+        .and_then(|v| v.iter().map(Bytes::len).max());
+    let frame_len = RAW_SEND_HEADER.len()
+        + match largest_voice {
+            Some(opus) => PAYLOAD_MIN + opus,
+            None => plan.payload_bytes.max(PAYLOAD_MIN),
+        };
     let mut buf = BytesMut::with_capacity(SEND_BLOCK.max(frame_len));
     let mut seq: u32 = 0;
     loop {
@@ -169,7 +196,13 @@ pub async fn speak(
         if buf.capacity() < frame_len {
             buf.reserve(SEND_BLOCK.max(frame_len));
         }
-        write_frame(&mut buf, room, slot, seq, send_ns, plan.payload_bytes);
+        match &plan.voice {
+            Some(packets) => {
+                let opus = &packets[seq as usize % packets.len()];
+                write_voice_frame(&mut buf, room, slot, seq, send_ns, opus);
+            }
+            None => write_frame(&mut buf, room, slot, seq, send_ns, plan.payload_bytes),
+        }
         let frame: Bytes = buf.split().freeze();
         let sent = client.send(frame, options).is_ok();
         if plan.in_window(send_ns) {

@@ -2,11 +2,14 @@
 //! it in-process): connect every bot through the real flow, let speakers send
 //! for warm-up + duration, count delivery and latency, summarise.
 
+use bytes::Bytes;
+
 pub mod bot;
 pub mod cpu;
 pub mod flow;
 pub mod plot;
 pub mod stats;
+pub mod voice;
 
 use bot::Plan;
 use flow::FlowSettings;
@@ -111,6 +114,11 @@ pub struct LoadConfig {
     pub min_delivery: f64,
     /// Draw progress bars on the terminal.
     pub progress: bool,
+    /// Real Opus packets (from `--voice FILE.wav`) sent after the frame header
+    /// instead of padding; `None` pads to `payload_bytes`.
+    pub voice: Option<Arc<Vec<Bytes>>>,
+    /// The file the voice packets came from (for the summary).
+    pub voice_file: Option<String>,
 }
 
 impl LoadConfig {
@@ -293,6 +301,7 @@ pub async fn run(config: &LoadConfig) -> Result<Summary, String> {
         stop,
         frame_ns,
         payload_bytes: config.payload_bytes,
+        voice: config.voice.clone(),
         encrypt: config.encrypt,
         speakers_per_room: config.speakers_per_room,
         max_frames: (window_end_ns / frame_ns) as usize + 2,
@@ -465,6 +474,11 @@ fn summarise(config: &LoadConfig, recorder: &Recorder, facts: RunFacts) -> Summa
         encrypt: config.encrypt,
         frame_ms: config.frame.as_millis() as u64,
         payload_bytes: config.payload_bytes,
+        voice: config.voice_file.clone(),
+        voice_payload_mean_bytes: config.voice.as_ref().map(|packets| {
+            let total: usize = packets.iter().map(|p| p.len() + bot::PAYLOAD_MIN).sum();
+            round(total as f64 / packets.len() as f64, 1)
+        }),
         warmup_s: config.warmup.as_secs_f64(),
         duration_s,
         connect_s: round(connect_s, 3),
@@ -502,8 +516,12 @@ pub fn render_summary(s: &Summary) -> String {
         out.push_str(&text);
         out.push('\n');
     };
+    let payload = match (&s.voice, s.voice_payload_mean_bytes) {
+        (Some(file), Some(mean)) => format!("Opus speech from {file}, mean payload {mean} B"),
+        _ => format!("payload {} B", s.payload_bytes),
+    };
     line(format!(
-        "clients {}/{} in {} rooms, {} speakers, {} {}, frame {} ms, payload {} B",
+        "clients {}/{} in {} rooms, {} speakers, {} {}, frame {} ms, {payload}",
         s.clients,
         s.clients_requested,
         s.rooms,
@@ -511,7 +529,6 @@ pub fn render_summary(s: &Summary) -> String {
         s.protocol,
         if s.encrypt { "encrypted" } else { "plain" },
         s.frame_ms,
-        s.payload_bytes
     ));
     line(format!(
         "connect: {:.1} s, {} failures",

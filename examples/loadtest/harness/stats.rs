@@ -258,6 +258,10 @@ pub struct Summary {
     pub frame_ms: u64,
     /// Payload size (bytes).
     pub payload_bytes: usize,
+    /// The `--voice` WAV file whose Opus frames were sent, if any.
+    pub voice: Option<String>,
+    /// Mean payload bytes of those frames (frame header + Opus packet).
+    pub voice_payload_mean_bytes: Option<f64>,
     /// Warm-up (s), not counted.
     pub warmup_s: f64,
     /// Measured window (s).
