@@ -622,6 +622,54 @@ mod tests {
     }
 
     #[test]
+    fn worker_ports_are_checked_against_every_listener() {
+        let mut config = Config::default();
+        config.cluster.game_workers = 3;
+        assert!(
+            config.cluster_problems().is_empty(),
+            "step 100 is clear of Photon's ports"
+        );
+        assert_eq!(config.cluster.worker_port(5056, 2), Some(5256));
+        assert_eq!(config.cluster.worker_port(0, 2), Some(0));
+        config.cluster.worker_port_step = 1;
+        // Worker 2's UDP port 5056 + 2 is the name server's 5058.
+        let problems = config.cluster_problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "game.listeners[0].port");
+        assert!(
+            problems[0].message.contains("5058"),
+            "{}",
+            problems[0].message
+        );
+        assert!(problems[0].fix.contains("worker_port_step"));
+        config.cluster.worker_port_step = 30_000;
+        let problems = config.cluster_problems();
+        assert!(problems[0].message.contains("above 65535"), "{problems:?}");
+        let mut config = Config::default();
+        config.cluster.report_interval_ms = 1000;
+        config.cluster.game_server_timeout_ms = 1500;
+        config.cluster.master_url = "carrier-pigeon://x".into();
+        config.relay.flush_window_us = 100_000;
+        let paths: Vec<String> = config
+            .cluster_problems()
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "cluster.game_server_timeout_ms",
+                "cluster.master_url",
+                "relay.flush_window_us"
+            ]
+        );
+        assert!(config
+            .validate(Path::new("."))
+            .iter()
+            .any(|p| p.path == "relay.flush_window_us"));
+    }
+
+    #[test]
     fn validate_reports_every_problem() {
         let mut config = Config::default();
         config.token.secret = "short".into();
