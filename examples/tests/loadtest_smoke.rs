@@ -330,3 +330,32 @@ fn bad_settings_name_the_argument() {
     check(|c| c.min_delivery = 1.5, "--min-delivery");
     assert!(base.validate().is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_run_connects_everyone_and_sends_nothing() {
+    let deployment = deploy().await;
+    let url = deployment.url(Role::Name, Protocol::Udp).expect("udp name");
+    let mut config = load_config(url);
+    config.speakers_per_room = 0;
+    config.duration = Duration::from_secs(1);
+    let summary = tokio::time::timeout(Duration::from_secs(60), harness::run(&config))
+        .await
+        .expect("the run ends")
+        .expect("the run starts");
+    let rooms = deployment
+        .metrics_total()
+        .rooms
+        .load(std::sync::atomic::Ordering::Relaxed);
+    deployment.shutdown().await;
+    assert_eq!(summary.clients, 8, "{summary:#?}");
+    assert_eq!(summary.connect_failures, 0, "{:?}", summary.connect_errors);
+    assert_eq!(summary.speakers, 0);
+    assert_eq!(summary.frames_sent, 0);
+    assert_eq!(summary.frames_expected, 0);
+    assert_eq!(summary.delivery_ratio, 1.0);
+    assert!(summary.passed);
+    assert!(
+        rooms <= 2,
+        "the bots' rooms exist on the server while it runs ({rooms})"
+    );
+}
