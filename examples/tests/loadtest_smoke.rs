@@ -20,23 +20,8 @@ use transport::Protocol;
 use voice_server::config::{Config, Role};
 use voice_server::run::{start, Deployment, StartOptions};
 
-/// The embedded default on 127.0.0.1 with port 0 everywhere and no WSS.
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 async fn deploy() -> Deployment {
-    start(local_config(), StartOptions::default())
+    start(Config::loopback(), StartOptions::default())
         .await
         .expect("deployment starts")
 }
