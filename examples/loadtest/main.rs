@@ -30,7 +30,7 @@ use transport::Protocol;
 #[command(name = "loadtest", version, about)]
 struct Args {
     /// Name server: HOST, HOST:PORT or a full URL. Without a port, Photon's
-    /// default for the protocol (udp 5058, tcp 4533, ws 9093, wss 19093).
+    /// default for the protocol (udp 5058, tcp 4533, ws 9093, wss 19093, tls 14533).
     #[arg(long, default_value = "127.0.0.1")]
     server: String,
     /// Transport protocol of every bot.
@@ -110,6 +110,7 @@ enum ProtocolArg {
     Tcp,
     Ws,
     Wss,
+    Tls,
 }
 
 impl From<ProtocolArg> for Protocol {
@@ -119,6 +120,7 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Tcp => Protocol::Tcp,
             ProtocolArg::Ws => Protocol::Ws,
             ProtocolArg::Wss => Protocol::Wss,
+            ProtocolArg::Tls => Protocol::Tls,
         }
     }
 }

@@ -137,11 +137,13 @@ impl Config {
             }
             for (i, l) in rc.listeners.iter().enumerate() {
                 let at = format!("{role}.listeners[{i}]");
-                if l.secure && !matches!(l.protocol.0, Protocol::Ws | Protocol::Wss) {
+                if l.secure && l.protocol.0 == Protocol::Udp {
                     push(
                         format!("{at}.secure"),
-                        format!("secure = true is not supported for {}", l.protocol.0),
-                        "use protocol = \"wss\" for TLS, or remove `secure`",
+                        "secure = true is not supported for udp: DTLS is not offered".into(),
+                        "remove `secure`: UDP clients encrypt with the protocol's per-message encryption \
+                         (establish encryption, then send with encrypt = true); for TLS use protocol = \"tls\" \
+                         (TCP) or \"wss\" (WebSocket)",
                     );
                 }
                 if let Some(path) = &l.path {

@@ -168,7 +168,7 @@ impl RoleConfig {
     }
 }
 
-/// A protocol name in the configuration (`udp`, `tcp`, `ws`, `wss`).
+/// A protocol name in the configuration (`udp`, `tcp`, `ws`, `wss`, `tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolName(pub Protocol);
 
@@ -185,7 +185,7 @@ impl<'de> Deserialize<'de> for ProtocolName {
             .map(ProtocolName)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "unknown protocol {text:?}; use \"udp\", \"tcp\", \"ws\" or \"wss\""
+                    "unknown protocol {text:?}; use \"udp\", \"tcp\", \"ws\", \"wss\" or \"tls\""
                 ))
             })
     }
@@ -195,7 +195,8 @@ impl<'de> Deserialize<'de> for ProtocolName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerSpec {
-    /// `udp`, `tcp`, `ws` or `wss`. Required.
+    /// `udp`, `tcp`, `ws`, `wss` or `tls` (TCP inside TLS, the same as `tcp`
+    /// with `secure = true`). Required.
     pub protocol: ProtocolName,
     /// Address to bind. Defaults to `0.0.0.0` (every interface); `127.0.0.1`
     /// keeps the listener local.
@@ -209,7 +210,10 @@ pub struct ListenerSpec {
     /// forwarding, proxies). Defaults to the bound port.
     #[serde(default)]
     pub public_port: Option<u16>,
-    /// Wrap the stream in TLS (`ws` + `secure = true` is `wss`). Defaults to false.
+    /// Wrap the stream in TLS: `ws` + `secure = true` is `wss`, `tcp` +
+    /// `secure = true` is `tls` (clients connect with `tls://host:port`). Not
+    /// available for `udp` (no DTLS; UDP uses the per-message encryption).
+    /// Defaults to false.
     #[serde(default)]
     pub secure: bool,
     /// WebSocket path. Defaults to the role's (`/NameServer`, `/Master`, `/Game`).
@@ -262,16 +266,17 @@ fn default_bind() -> IpAddr {
 }
 
 impl ListenerSpec {
-    /// The effective protocol (`ws` + `secure` is `wss`).
+    /// The effective protocol (`ws` + `secure` is `wss`, `tcp` + `secure` is
+    /// `tls`; `udp` + `secure` stays `udp` and is refused by validation).
     pub fn effective_protocol(&self) -> Protocol {
         match (self.protocol.0, self.secure) {
-            (Protocol::Ws, true) => Protocol::Wss,
+            (p @ (Protocol::Ws | Protocol::Tcp), true) => p.with_tls(),
             (p, _) => p,
         }
     }
-    /// True if TLS is needed.
+    /// True if TLS is needed (`wss`, or `tls` = TCP inside TLS).
     pub fn needs_tls(&self) -> bool {
-        self.effective_protocol() == Protocol::Wss
+        self.effective_protocol().is_secure()
     }
 
     /// The TLS keys as transport's settings (defaults for absent keys).

@@ -1,7 +1,15 @@
 //! [`TlsError`] and the mapping from handshake failures to it.
 
+use crate::types::Protocol;
 use rustls::{AlertDescription, CertificateError, InvalidMessage, PeerIncompatible};
 use std::path::PathBuf;
+
+/// Default name server ports quoted in the advice (Photon's, plus this project's
+/// TLS-over-TCP port).
+const DEFAULT_WSS_PORT: u16 = 19093;
+const DEFAULT_WS_PORT: u16 = 9093;
+const DEFAULT_TLS_PORT: u16 = 14533;
+const DEFAULT_TCP_PORT: u16 = 4533;
 
 /// A TLS failure, worded so that a person can act on it: every message names the
 /// problem and the fix.
@@ -85,10 +93,10 @@ pub enum TlsError {
         /// What the handshake reported.
         detail: String,
     },
-    /// A `wss://` (TLS) client reached a port that does not speak TLS.
+    /// A TLS (`wss://` or `tls://`) client reached a port that does not speak TLS.
     #[error(
-        "{host}:{port} does not speak TLS ({detail}): it is probably a plain ws:// or TCP port. Use ws:// \
-         (or tcp://) for that port, or connect to the server's wss:// port (default 19093)"
+        "{host}:{port} does not speak TLS ({detail}): {advice}",
+        advice = wrong_scheme_advice(*scheme)
     )]
     WrongScheme {
         /// Host the client connected to.
@@ -97,18 +105,22 @@ pub enum TlsError {
         port: u16,
         /// What the handshake reported.
         detail: String,
+        /// The TLS scheme the client used ([`Protocol::Wss`] or [`Protocol::Tls`]).
+        scheme: Protocol,
     },
-    /// A plain (`ws://` or TCP) client reached a TLS port: the server answered
+    /// A plain (`ws://` or `tcp://`) client reached a TLS port: the server answered
     /// with a TLS record. Detect with [`response_looks_like_tls`].
     #[error(
-        "{host}:{port} expects TLS but this client spoke plain text: use wss://{host}:{port}/... instead of \
-         ws://, or connect to the server's plain ws:// port (default 9093)"
+        "{host}:{port} expects TLS but this client spoke plain text: {advice}",
+        advice = plain_to_tls_advice(*scheme, host, *port)
     )]
     PlainClientToTlsPort {
         /// Host the client connected to.
         host: String,
         /// Port the client connected to.
         port: u16,
+        /// The plain scheme the client used ([`Protocol::Ws`] or [`Protocol::Tcp`]).
+        scheme: Protocol,
     },
     /// The client configuration trusts nothing (system roots disabled, no CA, no pin).
     #[error(
@@ -248,6 +260,34 @@ impl TlsError {
     }
 }
 
+/// What a TLS client that reached a plain port should do.
+fn wrong_scheme_advice(scheme: Protocol) -> String {
+    match scheme {
+        Protocol::Tls => format!(
+            "it is probably a plain tcp:// port. Use tcp:// for that port, or connect to the server's \
+             tls:// port (default {DEFAULT_TLS_PORT})"
+        ),
+        _ => format!(
+            "it is probably a plain ws:// or TCP port. Use ws:// (or tcp://) for that port, or connect \
+             to the server's wss:// port (default {DEFAULT_WSS_PORT})"
+        ),
+    }
+}
+
+/// What a plain client that reached a TLS port should do.
+fn plain_to_tls_advice(scheme: Protocol, host: &str, port: u16) -> String {
+    match scheme {
+        Protocol::Tcp => format!(
+            "use tls://{host}:{port} instead of tcp:// (or wss://{host}:{port}/path if it is a \
+             WebSocket port), or connect to the server's plain tcp:// port (default {DEFAULT_TCP_PORT})"
+        ),
+        _ => format!(
+            "use wss://{host}:{port}/... instead of ws://, or connect to the server's plain ws:// port \
+             (default {DEFAULT_WS_PORT})"
+        ),
+    }
+}
+
 fn presented_names(names: &[String]) -> String {
     if names.is_empty() {
         String::new()
@@ -256,16 +296,28 @@ fn presented_names(names: &[String]) -> String {
     }
 }
 
-/// Maps a failed client handshake, as tokio-rustls reports it (an `io::Error`
-/// wrapping a `rustls::Error`, or a bare I/O error such as an unexpected end of
-/// file), to an actionable [`TlsError`]. `host` and `port` are what the client
-/// connected to; they appear in the message.
+/// Maps a failed `wss://` client handshake, as tokio-rustls reports it (an
+/// `io::Error` wrapping a `rustls::Error`, or a bare I/O error such as an
+/// unexpected end of file), to an actionable [`TlsError`]. `host` and `port` are
+/// what the client connected to; they appear in the message. For `tls://` use
+/// [`classify_client_error_for`].
 pub fn classify_client_error(err: &std::io::Error, host: &str, port: u16) -> TlsError {
+    classify_client_error_for(err, Protocol::Wss, host, port)
+}
+
+/// [`classify_client_error`] for a client of `scheme` ([`Protocol::Wss`] or
+/// [`Protocol::Tls`]): the advice names that scheme and its plain twin.
+pub fn classify_client_error_for(
+    err: &std::io::Error,
+    scheme: Protocol,
+    host: &str,
+    port: u16,
+) -> TlsError {
     if let Some(inner) = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
     {
-        return classify_rustls_error(inner, host, port);
+        return classify_rustls_error_for(inner, scheme, host, port);
     }
     match err.kind() {
         std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
@@ -275,14 +327,27 @@ pub fn classify_client_error(err: &std::io::Error, host: &str, port: u16) -> Tls
                 detail: format!(
                     "the server closed the connection during the TLS handshake ({err})"
                 ),
+                scheme,
             }
         }
         _ => TlsError::Other(format!("TLS handshake with {host}:{port} failed: {err}")),
     }
 }
 
-/// Maps a `rustls::Error` from a client handshake to an actionable [`TlsError`].
+/// Maps a `rustls::Error` from a `wss://` client handshake to an actionable
+/// [`TlsError`] (for `tls://` use [`classify_rustls_error_for`]).
 pub fn classify_rustls_error(err: &rustls::Error, host: &str, port: u16) -> TlsError {
+    classify_rustls_error_for(err, Protocol::Wss, host, port)
+}
+
+/// [`classify_rustls_error`] for a client of `scheme` ([`Protocol::Wss`] or
+/// [`Protocol::Tls`]).
+pub fn classify_rustls_error_for(
+    err: &rustls::Error,
+    scheme: Protocol,
+    host: &str,
+    port: u16,
+) -> TlsError {
     let host_s = host.to_string();
     let detail = err.to_string();
     match err {
@@ -305,8 +370,8 @@ pub fn classify_rustls_error(err: &rustls::Error, host: &str, port: u16) -> TlsE
             | InvalidMessage::MessageTooLarge
             | InvalidMessage::MessageTooShort,
         )
-        | rustls::Error::PeerSentOversizedRecord => TlsError::WrongScheme { host: host_s, port, detail },
-        rustls::Error::InvalidMessage(_) => TlsError::WrongScheme { host: host_s, port, detail },
+        | rustls::Error::PeerSentOversizedRecord => TlsError::WrongScheme { host: host_s, port, detail, scheme },
+        rustls::Error::InvalidMessage(_) => TlsError::WrongScheme { host: host_s, port, detail, scheme },
         _ => TlsError::Other(format!("TLS handshake with {host}:{port} failed: {detail}")),
     }
 }
@@ -373,10 +438,21 @@ fn clean_presented(text: &str) -> String {
     }
 }
 
-/// One line for the server log explaining a failed server-side handshake (as
-/// tokio-rustls' acceptor reports it), with what the client or the operator
-/// should do. `peer` identifies the client (address, or a redacted form).
+/// One line for the server log explaining a failed server-side handshake on a
+/// `wss://` listener (as tokio-rustls' acceptor reports it), with what the client
+/// or the operator should do. `peer` identifies the client (address, or a
+/// redacted form). For a `tls://` listener use [`describe_server_handshake_error_for`].
 pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> String {
+    describe_server_handshake_error_for(err, Protocol::Wss, peer)
+}
+
+/// [`describe_server_handshake_error`] for a listener of `scheme`
+/// ([`Protocol::Wss`] or [`Protocol::Tls`]).
+pub fn describe_server_handshake_error_for(
+    err: &std::io::Error,
+    scheme: Protocol,
+    peer: &str,
+) -> String {
     let Some(inner) = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
@@ -390,10 +466,16 @@ pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> Stri
         };
     };
     match inner {
-        rustls::Error::InvalidMessage(_) | rustls::Error::PeerSentOversizedRecord => format!(
-            "client {peer} did not speak TLS ({inner}): probably a ws:// or plain TCP client on this wss:// \
-             port; it should use wss://"
-        ),
+        rustls::Error::InvalidMessage(_) | rustls::Error::PeerSentOversizedRecord => {
+            let plain = match scheme {
+                Protocol::Tls => "tcp://",
+                _ => "ws:// or plain TCP",
+            };
+            format!(
+                "client {peer} did not speak TLS ({inner}): probably a {plain} client on this {scheme}:// \
+                 port; it should use {scheme}://"
+            )
+        }
         rustls::Error::PeerIncompatible(
             PeerIncompatible::SupportedVersionsExtensionRequired
             | PeerIncompatible::Tls12NotOffered
@@ -421,6 +503,24 @@ pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> Stri
         ),
         _ => format!("TLS handshake with client {peer} failed: {inner}"),
     }
+}
+
+/// True if the first bytes a server received on a plain (`tcp://`) port look like
+/// the start of a TLS handshake record (a `tls://` or `wss://` client): the
+/// record type 0x16, then version major 3 if that byte arrived already. A real
+/// frame cannot start so (its length would be over 369 MB).
+pub fn request_looks_like_tls(first_bytes: &[u8]) -> bool {
+    matches!(first_bytes, [0x16] | [0x16, 0x03, ..])
+}
+
+/// One line for the server log when a TLS client (`tls://` or `wss://`) reached
+/// the plain listener of `scheme` (`tcp` or `ws`) at `peer`.
+pub fn describe_tls_client_on_plain_port(scheme: Protocol, peer: &str) -> String {
+    let secure = scheme.with_tls();
+    format!(
+        "client {peer} started a TLS handshake on this plain {scheme}:// port: it should connect with \
+         {scheme}:// here, or to the server's {secure}:// port (closed the connection)"
+    )
 }
 
 /// True if the first bytes a plain (`ws://` or TCP) client received look like a TLS
