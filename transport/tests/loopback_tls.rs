@@ -4,6 +4,7 @@
 //! certificate and a name mismatch, with their messages and the server's log.
 
 mod loopback_support;
+mod openssl_support;
 
 use bytes::Bytes;
 use loopback_support::*;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use transport::runtime::tls::{
     generate_self_signed, load_server_config, write_generated, ClientTlsConfig, GenCertOptions,
-    GeneratedCert, ServerTlsSettings, TlsError, TLS_TCP_ALPN,
+    GeneratedCert, ServerTlsSettings, TlsError, TlsVersion, TLS_TCP_ALPN,
 };
 use transport::runtime::{Client, ClientConfig, ConnectError};
 use transport::{Protocol, SendOptions};
@@ -25,6 +26,16 @@ fn generated(
     domains: &[&str],
     ips: &[&str],
 ) -> (Arc<rustls::ServerConfig>, PathBuf, GeneratedCert) {
+    generated_with(dir, domains, ips, &ServerTlsSettings::default())
+}
+
+/// [`generated`] with explicit listener TLS settings (versions, suites).
+fn generated_with(
+    dir: &Path,
+    domains: &[&str],
+    ips: &[&str],
+    settings: &ServerTlsSettings,
+) -> (Arc<rustls::ServerConfig>, PathBuf, GeneratedCert) {
     let cert = generate_self_signed(&GenCertOptions {
         domains: domains.iter().map(|d| d.to_string()).collect(),
         ips: ips.iter().map(|ip| ip.parse().unwrap()).collect(),
@@ -36,7 +47,7 @@ fn generated(
         .into_iter()
         .find(|f| f.to_string_lossy().ends_with("-ca.pem"))
         .expect("gen-cert writes an authority file");
-    let loaded = load_server_config(&ServerTlsSettings::default(), dir, &[TLS_TCP_ALPN]).unwrap();
+    let loaded = load_server_config(settings, dir, &[TLS_TCP_ALPN]).unwrap();
     (loaded.config, ca_file, cert)
 }
 
@@ -362,6 +373,65 @@ async fn tls_negotiates_its_alpn_id() {
         .await;
         let alpn = server.await.unwrap();
         assert_eq!(alpn.as_deref(), Some(TLS_TCP_ALPN.as_bytes()));
+    })
+    .await;
+}
+
+/// `openssl s_client` against a tls:// listener with `min_protocol_version =
+/// "TLS13"`: TLS 1.3, the generated certificate's subject and names, verified by
+/// the CA file; forced to TLS 1.2 it is refused, and the server log says why.
+#[tokio::test]
+async fn openssl_s_client_against_a_tls13_only_tcp_listener() {
+    if !openssl_support::have_openssl() {
+        return;
+    }
+    let logs = Logs::default();
+    let _log = logs.install();
+    guard(async {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = ServerTlsSettings {
+            min_protocol_version: TlsVersion::Tls13,
+            ..ServerTlsSettings::default()
+        };
+        let (tls, ca_file, _) = generated_with(dir.path(), &["voice.example.test"], &[], &settings);
+        let server = start(vec![listener(Protocol::Tls, None, Some(tls))]).await;
+        let address = server.addresses[0].1;
+        let options = openssl_support::SClientOptions {
+            servername: Some("voice.example.test".into()),
+            ca_file: Some(ca_file),
+            extra: Vec::new(),
+        };
+        let seen = openssl_support::s_client_async(address, options.clone()).await;
+        assert!(seen.negotiated("TLSv1.3"), "{seen:?}");
+        assert!(seen.subject_has_cn("voice.example.test"), "{seen:?}");
+        assert!(seen.verified(), "{seen:?}");
+        let served = seen.first_certificate_der().expect("a certificate printed");
+        assert_eq!(
+            openssl_support::dns_names(&served),
+            vec!["voice.example.test"]
+        );
+
+        let tls12 = openssl_support::s_client_async(
+            address,
+            openssl_support::SClientOptions {
+                extra: vec!["-tls1_2".into()],
+                ..options
+            },
+        )
+        .await;
+        assert!(!tls12.success, "TLS 1.2 must be refused: {tls12:?}");
+        assert!(!tls12.negotiated("TLSv1.2"), "{tls12:?}");
+        assert!(!tls12.verified(), "{tls12:?}");
+        assert!(
+            tls12.stderr.contains("protocol version") || tls12.stderr.contains("alert"),
+            "{tls12:?}"
+        );
+        let log = logs.wait_for("offers no TLS version").await;
+        assert!(
+            log.contains("offers no TLS version this listener accepts"),
+            "server log:\n{log}"
+        );
+        server.stop().await;
     })
     .await;
 }
