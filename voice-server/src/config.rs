@@ -15,20 +15,25 @@ use transport::Protocol;
 /// The embedded default configuration used by `voice-server run` without `--config`.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
-/// Photon's default ports: (role, protocol, port).
+/// Photon's default ports: (role, protocol, port), plus this project's
+/// TLS-over-TCP (`tls://`) ports, 10000 above the TCP ones (Photon has no
+/// TLS-over-TCP listener).
 pub const PHOTON_PORTS: &[(Role, Protocol, u16)] = &[
     (Role::Name, Protocol::Udp, 5058),
     (Role::Name, Protocol::Tcp, 4533),
     (Role::Name, Protocol::Ws, 9093),
     (Role::Name, Protocol::Wss, 19093),
+    (Role::Name, Protocol::Tls, 14533),
     (Role::Master, Protocol::Udp, 5055),
     (Role::Master, Protocol::Tcp, 4530),
     (Role::Master, Protocol::Ws, 9090),
     (Role::Master, Protocol::Wss, 19090),
+    (Role::Master, Protocol::Tls, 14530),
     (Role::Game, Protocol::Udp, 5056),
     (Role::Game, Protocol::Tcp, 4531),
     (Role::Game, Protocol::Ws, 9091),
     (Role::Game, Protocol::Wss, 19091),
+    (Role::Game, Protocol::Tls, 14531),
 ];
 
 /// Photon's default port of a role and protocol.
@@ -126,7 +131,9 @@ pub struct RoleConfig {
     /// public name or address for clients on other machines.
     #[serde(default = "default_public_host")]
     pub public_host: String,
-    /// Listeners. Defaults to UDP, TCP, WS and WSS on Photon's ports of the role.
+    /// Listeners. Defaults to UDP, TCP, WS and WSS on Photon's ports of the role,
+    /// and TLS over TCP on 14533 (name), 14530 (master), 14531 (game); WSS and
+    /// TLS only when `certs/server.pem` exists.
     #[serde(default)]
     pub listeners: Vec<ListenerSpec>,
 }
@@ -136,10 +143,18 @@ fn default_public_host() -> String {
 }
 
 impl RoleConfig {
-    /// UDP, TCP, WS and WSS listeners on Photon's ports, binding 0.0.0.0; the WSS
-    /// listener is skipped when its certificate is missing.
+    /// UDP, TCP, WS and WSS listeners on Photon's ports and a TLS-over-TCP one
+    /// (14533, 14530, 14531), binding 0.0.0.0; the WSS and TLS listeners are
+    /// skipped when their certificate is missing.
     pub fn photon_default(role: Role) -> Self {
-        let listeners = [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss]
+        let all = [
+            Protocol::Udp,
+            Protocol::Tcp,
+            Protocol::Ws,
+            Protocol::Wss,
+            Protocol::Tls,
+        ];
+        let listeners = all
             .into_iter()
             .map(|protocol| ListenerSpec {
                 protocol: ProtocolName(protocol),
@@ -148,7 +163,7 @@ impl RoleConfig {
                 public_port: None,
                 secure: false,
                 path: None,
-                skip_without_certificate: protocol == Protocol::Wss,
+                skip_without_certificate: protocol.is_secure(),
                 certificate_path: None,
                 certificate: None,
                 key: None,
@@ -592,7 +607,13 @@ mod tests {
         for role in [Role::Name, Role::Master, Role::Game] {
             let rc = config.role(role);
             assert_eq!(rc.public_host, "127.0.0.1");
-            for protocol in [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss] {
+            for protocol in [
+                Protocol::Udp,
+                Protocol::Tcp,
+                Protocol::Ws,
+                Protocol::Wss,
+                Protocol::Tls,
+            ] {
                 let l = rc
                     .listeners
                     .iter()
@@ -600,7 +621,7 @@ mod tests {
                     .unwrap();
                 assert_eq!(l.port, default_port(role, protocol), "{role} {protocol}");
                 assert_eq!(l.address, IpAddr::from([0, 0, 0, 0]));
-                assert_eq!(l.skip_without_certificate, protocol == Protocol::Wss);
+                assert_eq!(l.skip_without_certificate, protocol.is_secure());
             }
         }
         assert_eq!(config.token.lifetime_secs, 3600);
@@ -618,6 +639,8 @@ mod tests {
         assert_eq!(default_port(Role::Master, Protocol::Wss), 19090);
         assert_eq!(default_port(Role::Game, Protocol::Tcp), 4531);
         assert_eq!(default_port(Role::Game, Protocol::Ws), 9091);
+        assert_eq!(default_port(Role::Name, Protocol::Tls), 14533);
+        assert_eq!(default_port(Role::Master, Protocol::Tls), 14530);
     }
 
     #[test]
