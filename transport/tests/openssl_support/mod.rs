@@ -50,7 +50,7 @@ impl SClient {
     /// The DER of the first certificate printed (needs `-showcerts`).
     pub fn first_certificate_der(&self) -> Option<Vec<u8>> {
         let start = self.stdout.find("-----BEGIN")?;
-        let (_, pem) = x509_parser::pem::parse_x509_pem(self.stdout[start..].as_bytes()).ok()?;
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&self.stdout.as_bytes()[start..]).ok()?;
         Some(pem.contents)
     }
 }
