@@ -134,7 +134,10 @@ pub struct Endpoint {
 }
 
 struct Peer {
-    connection: Connection,
+    /// Boxed: the peer map over-allocates slots (hash tables keep spare
+    /// capacity), and a spare slot should cost a pointer, not a connection
+    /// (about 4 KB).
+    connection: Box<Connection>,
     address: SocketAddr,
     queued: bool,
     armed: Option<Instant>,
@@ -295,7 +298,7 @@ impl Endpoint {
         self.peers.insert(
             handle,
             Peer {
-                connection,
+                connection: Box::new(connection),
                 address: from,
                 queued: false,
                 armed: None,
@@ -438,7 +441,7 @@ impl Endpoint {
         self.peers.insert(
             handle,
             Peer {
-                connection,
+                connection: Box::new(connection),
                 address: from,
                 queued: false,
                 armed: None,
@@ -639,7 +642,7 @@ impl Endpoint {
 
     /// Read access to a peer's connection (negotiated MTU, stats, reassembly memory...).
     pub fn connection(&self, peer: PeerHandle) -> Option<&Connection> {
-        self.peers.get(&peer.0).map(|slot| &slot.connection)
+        self.peers.get(&peer.0).map(|slot| &*slot.connection)
     }
 
     /// Handles of every peer.

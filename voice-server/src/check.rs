@@ -294,6 +294,7 @@ impl Config {
                 "write it like \"127.0.0.1:9100\", or leave it empty to turn metrics off",
             );
         }
+        problems.extend(self.cluster_problems());
         problems
     }
 }

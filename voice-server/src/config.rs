@@ -104,6 +104,10 @@ pub struct Config {
     pub rooms: RoomsConfig,
     /// Prometheus metrics endpoint. Off by default.
     pub metrics: MetricsConfig,
+    /// Game server workers, load reports, and the link to a remote master.
+    pub cluster: ClusterConfig,
+    /// The voice relay's datagram batching.
+    pub relay: RelayConfig,
 }
 
 impl Default for Config {
@@ -118,6 +122,8 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             rooms: RoomsConfig::default(),
             metrics: MetricsConfig::default(),
+            cluster: ClusterConfig::default(),
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -644,6 +650,54 @@ mod tests {
     }
 
     #[test]
+    fn worker_ports_are_checked_against_every_listener() {
+        let mut config = Config::default();
+        config.cluster.game_workers = 3;
+        assert!(
+            config.cluster_problems().is_empty(),
+            "step 100 is clear of Photon's ports"
+        );
+        assert_eq!(config.cluster.worker_port(5056, 2), Some(5256));
+        assert_eq!(config.cluster.worker_port(0, 2), Some(0));
+        config.cluster.worker_port_step = 1;
+        // Worker 2's UDP port 5056 + 2 is the name server's 5058.
+        let problems = config.cluster_problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, "game.listeners[0].port");
+        assert!(
+            problems[0].message.contains("5058"),
+            "{}",
+            problems[0].message
+        );
+        assert!(problems[0].fix.contains("worker_port_step"));
+        config.cluster.worker_port_step = 30_000;
+        let problems = config.cluster_problems();
+        assert!(problems[0].message.contains("above 65535"), "{problems:?}");
+        let mut config = Config::default();
+        config.cluster.report_interval_ms = 1000;
+        config.cluster.game_server_timeout_ms = 1500;
+        config.cluster.master_url = "carrier-pigeon://x".into();
+        config.relay.flush_window_us = 100_000;
+        let paths: Vec<String> = config
+            .cluster_problems()
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "cluster.game_server_timeout_ms",
+                "cluster.master_url",
+                "relay.flush_window_us"
+            ]
+        );
+        assert!(config
+            .validate(Path::new("."))
+            .iter()
+            .any(|p| p.path == "relay.flush_window_us"));
+    }
+
+    #[test]
     fn validate_reports_every_problem() {
         let mut config = Config::default();
         config.token.secret = "short".into();
@@ -659,5 +713,186 @@ mod tests {
         assert!(paths.contains(&"game.listeners[2].port"), "{paths:?}");
         assert!(!paths.contains(&"game.listeners[1].port"), "{paths:?}");
         assert!(problems.iter().all(|p| !p.fix.is_empty()));
+    }
+}
+
+/// Game server workers, load reports, and the link to a remote master.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Game server workers in this process. Each worker is a complete game
+    /// server on its own thread, with its own sockets, peers and rooms
+    /// (nothing shared, so no locks); the master places rooms on the least
+    /// loaded. Worker `i` binds every `[[game.listeners]]` port plus
+    /// `i × worker_port_step` (port 0 stays 0). Defaults to 0: one per CPU core.
+    /// Cost: a thread and a set of sockets each.
+    pub game_workers: usize,
+    /// Port distance between workers. Defaults to 100 (the second worker's UDP
+    /// port is 5156 with Photon's 5056), clear of Photon's other default ports.
+    pub worker_port_step: u16,
+    /// Interval (ms) of each game server's load report (peers, rooms, CPU) to
+    /// the master. Defaults to 1000. Cost: one small message per interval.
+    pub report_interval_ms: u64,
+    /// The master retires a game server it has not heard from for this long
+    /// (ms): no new rooms go to it and its rooms leave the lobbies. Defaults to
+    /// 5000. Lower finds a dead server sooner; keep it several report intervals.
+    pub game_server_timeout_ms: u64,
+    /// For game servers in another process than the master: the master's URL
+    /// (`tls://master.example.com:4530`, `tcp://…`, `wss://…/Master`, `udp://…`).
+    /// Defaults to empty: the `[[master.listeners]]` of this configuration,
+    /// TLS-TCP first, then TCP, WS, UDP, WSS.
+    pub master_url: String,
+    /// CA certificate file (PEM) the link trusts for a `tls://` or `wss://`
+    /// master (e.g. the `server-ca.pem` of `voice-server gen-cert`), relative
+    /// to the configuration's folder. Defaults to empty: the system roots.
+    pub master_ca_file: String,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            game_workers: 0,
+            worker_port_step: 100,
+            report_interval_ms: 1000,
+            game_server_timeout_ms: 5000,
+            master_url: String::new(),
+            master_ca_file: String::new(),
+        }
+    }
+}
+
+impl ClusterConfig {
+    /// The number of game server workers (0 resolved to the CPU count).
+    pub fn worker_count(&self) -> usize {
+        match self.game_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// A port of worker `index` (`None` past 65535).
+    pub fn worker_port(&self, port: u16, index: usize) -> Option<u16> {
+        if port == 0 {
+            return Some(0);
+        }
+        let port = port as usize + index * self.worker_port_step as usize;
+        u16::try_from(port).ok()
+    }
+}
+
+/// The voice relay's datagram batching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// How long (µs) an unreliable message (a voice frame) may wait for others
+    /// bound for the same peer, so that several travel in one datagram. Bounded:
+    /// no frame waits longer. Defaults to 0 (send at once).
+    /// Cost: adds up to this much latency; saves a datagram (≈3 µs of kernel
+    /// time on loopback) per frame it batches.
+    pub flush_window_us: u64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self { flush_window_us: 0 }
+    }
+}
+
+impl Config {
+    /// Problems of the `[cluster]` and `[relay]` sections, with worker ports
+    /// checked against every other listener.
+    pub fn cluster_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut push = |path: &str, message: String, fix: &str| {
+            problems.push(Problem {
+                path: path.into(),
+                message,
+                fix: fix.into(),
+            })
+        };
+        let c = &self.cluster;
+        let workers = c.worker_count();
+        if c.game_workers > 256 {
+            push(
+                "cluster.game_workers",
+                format!("{} workers is more than 256", c.game_workers),
+                "use at most one worker per CPU core (0 picks that)",
+            );
+        }
+        if workers > 1 && c.worker_port_step == 0 {
+            push(
+                "cluster.worker_port_step",
+                "is 0 with several workers: they would share ports".into(),
+                "use a step above 0 (100 is the default)",
+            );
+        }
+        if c.report_interval_ms == 0 {
+            push(
+                "cluster.report_interval_ms",
+                "is 0".into(),
+                "use a value above 0 (1000 is the default)",
+            );
+        }
+        if c.game_server_timeout_ms < 2 * c.report_interval_ms {
+            push(
+                "cluster.game_server_timeout_ms",
+                format!(
+                    "{} ms is less than two report intervals: healthy servers would be retired",
+                    c.game_server_timeout_ms
+                ),
+                "use several report intervals (5000 is the default)",
+            );
+        }
+        if !c.master_url.is_empty() && transport::runtime::ServerUrl::parse(&c.master_url).is_err()
+        {
+            push(
+                "cluster.master_url",
+                format!("{:?} is not a server URL", c.master_url),
+                "write it like tls://master.example.com:4530 or udp://10.0.0.2:5055",
+            );
+        }
+        if self.relay.flush_window_us > 20_000 {
+            push(
+                "relay.flush_window_us",
+                format!(
+                    "{} µs delays every voice frame by up to that",
+                    self.relay.flush_window_us
+                ),
+                "use at most a few hundred µs (0 turns batching off)",
+            );
+        }
+        if workers > 1 && c.worker_port_step > 0 {
+            let others: Vec<(Role, &ListenerSpec)> = [Role::Name, Role::Master, Role::Game]
+                .into_iter()
+                .flat_map(|r| self.role(r).listeners.iter().map(move |l| (r, l)))
+                .collect();
+            'workers: for index in 1..workers {
+                for (i, l) in self.game.listeners.iter().enumerate() {
+                    if l.port == 0 {
+                        continue;
+                    }
+                    let at = format!("game.listeners[{i}].port");
+                    let Some(port) = c.worker_port(l.port, index) else {
+                        push(
+                            &at,
+                            format!(
+                                "worker {index}'s port {} + {index} × {} is above 65535",
+                                l.port, c.worker_port_step
+                            ),
+                            "lower the port, the worker_port_step or cluster.game_workers",
+                        );
+                        break 'workers;
+                    };
+                    let datagram = l.effective_protocol() == Protocol::Udp;
+                    if let Some((role, other)) = others.iter().find(|(_, o)| {
+                        o.port == port && (o.effective_protocol() == Protocol::Udp) == datagram
+                    }) {
+                        push(&at, format!("game worker {index} would bind port {port}, already used by a {role} {} listener", other.effective_protocol()), "change cluster.worker_port_step (default 100) or the ports, or set cluster.game_workers");
+                        break 'workers;
+                    }
+                }
+            }
+        }
+        problems
     }
 }

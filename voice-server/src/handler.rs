@@ -138,6 +138,11 @@ impl<L: RoleLogic> RoleHandler<L> {
         }
     }
 
+    /// The role's logic (diagnostics, tests).
+    pub fn logic(&self) -> &L {
+        &self.logic
+    }
+
     fn message(
         &mut self,
         now: Instant,

@@ -1,21 +1,31 @@
-//! The game server's link to a master running in another process: a
-//! transport client that sends every [`GameReport`] as a
-//! `GameServerReport` (200) request authenticated by a server token, and
-//! reconnects (then re-sends a full report) when the link drops.
+//! The game server's link to a master running in another process.
+//!
+//! A transport client that, once connected, establishes encryption (X25519 +
+//! AES-256-GCM per message; TLS already counts on `tls://` and `wss://`), then
+//! sends every [`GameReport`] as a `GameServerReport` (200) request, encrypted,
+//! whose only parameter is the report sealed under the deployment secret
+//! ([`GameReport::to_request`]). The master thus knows the sender holds the
+//! secret, nobody on the path can read or forge a report, and a replayed one
+//! is refused (`issued_ms` strictly increases). The game logic reports its
+//! load every second, so a master that hears nothing for its
+//! `game_server_timeout` retires this server. When the link drops it
+//! reconnects every second and re-sends a full report.
 
 use crate::game::GameCommand;
-use crate::report::{GameReport, SERVER_APP_ID};
-use crate::token::{TokenClaims, TokenKey, UnixClock};
+use crate::report::GameReport;
+use crate::token::{TokenKey, UnixClock};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use transport::codec::{Limits, Message};
-use transport::runtime::{Client, ClientConfig, ServerControl};
+use transport::runtime::{Client, ClientConfig, ClientEvents, ServerControl};
 use transport::{ConnectionEvent, Protocol, SendOptions};
 
 /// Pause between connection attempts.
 const RETRY: Duration = Duration::from_secs(1);
+/// How long the key exchange may take before the link gives up and reconnects.
+const ENCRYPTION_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What the link needs.
 pub struct MasterLink {
@@ -29,6 +39,8 @@ pub struct MasterLink {
     pub clock: Arc<dyn UnixClock>,
     /// Asks the game logic for a full report after (re)connecting.
     pub game: ServerControl<GameCommand>,
+    /// Transport settings of the link (TLS trust for `tls://`/`wss://` masters).
+    pub client: ClientConfig,
 }
 
 impl MasterLink {
@@ -43,17 +55,11 @@ impl MasterLink {
             })
     }
 
-    fn server_token(&self) -> Vec<u8> {
-        let now = self.clock.unix_ms(Instant::now());
-        self.key.seal(&TokenClaims {
-            user_id: self.server_id.clone(),
-            app_id: SERVER_APP_ID.into(),
-            app_version: String::new(),
-            auth_values: String::new(),
-            issued_ms: now,
-            expires_ms: now + 60_000,
-            data: serde_json::Value::Null,
-        })
+    /// `issued_ms` of the next report: the wall clock, but always after the last.
+    fn next_issued_ms(&self, last: &mut u64) -> u64 {
+        let now = self.clock.unix_ms(Instant::now()).max(*last + 1);
+        *last = now;
+        now
     }
 
     /// Runs until `shutdown` turns true.
@@ -68,12 +74,13 @@ impl MasterLink {
             return Ok(());
         };
         let mut warned = false;
+        let mut last_issued_ms = 0;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
             let connected = tokio::select! {
-                c = Client::connect(&url, ClientConfig::default()) => c,
+                c = Client::connect(&url, self.client.clone()) => c,
                 _ = shutdown.wait_for(|v| *v) => return Ok(()),
             };
             let (client, mut events) = match connected {
@@ -89,20 +96,31 @@ impl MasterLink {
                     }
                 }
             };
-            tracing::info!(%url, server_id = %self.server_id, "linked to the master");
+            if !wait_for_encryption(&client, &mut events).await {
+                tracing::warn!(%url, "the master link could not establish encryption; reconnecting");
+                client.disconnect();
+                tokio::select! {
+                    _ = tokio::time::sleep(RETRY) => continue,
+                    _ = shutdown.wait_for(|v| *v) => return Ok(()),
+                }
+            }
+            tracing::info!(%url, server_id = %self.server_id, "linked to the master (encrypted)");
             warned = false;
+            // Reports queued while disconnected are stale: the full one replaces them.
+            while reports.try_recv().is_ok() {}
             let _ = self.game.command(GameCommand::ReportAll);
             loop {
                 tokio::select! {
                     report = reports.recv() => {
                         let Some(report) = report else { return Ok(()) };
                         let mut buf = Vec::new();
-                        let request = Message::Request(report.to_request(self.server_token()));
+                        let issued_ms = self.next_issued_ms(&mut last_issued_ms);
+                        let request = Message::Request(report.to_request(&self.key, issued_ms));
                         if let Err(e) = request.encode(&mut buf, &Limits::default()) {
                             tracing::warn!(%e, "report not encodable; dropped");
                             continue;
                         }
-                        if client.send(Bytes::from(buf), SendOptions::RELIABLE).is_err() {
+                        if client.send(Bytes::from(buf), SendOptions::RELIABLE.encrypted(true)).is_err() {
                             break;
                         }
                     }
@@ -128,4 +146,17 @@ impl MasterLink {
             }
         }
     }
+}
+
+/// Starts the key exchange and waits (bounded) until encrypted sends are possible.
+async fn wait_for_encryption(client: &Client, events: &mut ClientEvents) -> bool {
+    client.establish_encryption();
+    let deadline = tokio::time::Instant::now() + ENCRYPTION_DEADLINE;
+    while !client.is_encryption_established() {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(ConnectionEvent::Disconnected(_))) | Ok(None) | Err(_) => return false,
+            Ok(Some(_)) => {}
+        }
+    }
+    true
 }

@@ -5,6 +5,12 @@
 //! Game servers report their rooms and load ([`GameReport`]); lobby updates
 //! are batched and sent once per `lobby_update_interval`, only when something
 //! changed (no timer runs while nothing changes).
+//!
+//! Placement: a new room goes to the least-loaded game server that has a
+//! listener for the client's protocol (fewest peers, then fewest rooms, counting
+//! the rooms placed since its last report; a server above 90 % CPU comes last).
+//! Every game server reports at least once per second; one silent for
+//! `game_server_timeout` is retired with its rooms, so no client is sent to it.
 
 use crate::logic::RoleLogic;
 use crate::metrics::Metrics;
@@ -28,6 +34,10 @@ pub struct MasterSettings {
     /// How long a room created through the master is reserved before its game
     /// server confirms it. Defaults to 30 s.
     pub reservation: Duration,
+    /// A game server that has not reported for this long is retired: no new
+    /// rooms go to it and its rooms leave the lobbies. Defaults to 5 s (five
+    /// missed one-second load reports).
+    pub game_server_timeout: Duration,
 }
 
 /// Commands to the master from other tasks.
@@ -62,6 +72,37 @@ struct Listed {
 struct GameServer {
     addresses: Vec<(String, String)>,
     peer_count: u32,
+    room_count: u32,
+    cpu_percent: f32,
+    /// Rooms placed on it since its last report (not yet in its counts).
+    placed: u32,
+    last_report: Instant,
+    /// `issued_ms` of its last sealed report (replay protection on links).
+    last_issued_ms: u64,
+}
+
+impl GameServer {
+    /// Lower is less loaded.
+    fn load_key(&self) -> (bool, u32, u32) {
+        (
+            self.cpu_percent > 90.0,
+            self.peer_count + self.placed,
+            self.room_count + self.placed,
+        )
+    }
+}
+
+/// A game server as the master sees it (diagnostics, tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerLoad {
+    /// Its id.
+    pub server_id: String,
+    /// Peers at its last report.
+    pub peer_count: u32,
+    /// Rooms at its last report.
+    pub room_count: u32,
+    /// CPU percent of one core at its last report.
+    pub cpu_percent: f32,
 }
 
 /// The master server's logic.
@@ -141,6 +182,42 @@ impl MasterLogic {
         self.rooms.len()
     }
 
+    /// The game servers in use, by id.
+    pub fn servers(&self) -> Vec<ServerLoad> {
+        self.servers
+            .iter()
+            .map(|(id, s)| ServerLoad {
+                server_id: id.clone(),
+                peer_count: s.peer_count,
+                room_count: s.room_count,
+                cpu_percent: s.cpu_percent,
+            })
+            .collect()
+    }
+
+    /// The game server holding a room (tests, diagnostics).
+    pub fn server_of(&self, app: &AppKey, name: &str) -> Option<&str> {
+        self.rooms
+            .get(&(app.clone(), name.to_owned()))
+            .map(|l| l.server_id.as_str())
+    }
+
+    /// Forgets a game server and its rooms.
+    fn retire(&mut self, now: Instant, server_id: &str) {
+        self.servers.remove(server_id);
+        let gone: Vec<(AppKey, String)> = self
+            .rooms
+            .iter()
+            .filter(|(_, l)| l.server_id == server_id)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            if let Some(l) = self.rooms.remove(&key) {
+                self.mark_changed(now, &key.0, &l.listing.lobby, &key.1);
+            }
+        }
+    }
+
     fn claims(&self, peer: PeerHandle) -> Result<&TokenClaims, OpError> {
         self.peers.get(&peer).and_then(|p| p.claims.as_ref()).ok_or_else(|| {
             OpError::new(error::INVALID_AUTHENTICATION, "not authenticated: send Authenticate (230) with the token from the name server first")
@@ -160,25 +237,26 @@ impl MasterLogic {
     /// Applies a game server's report.
     pub fn apply_report(&mut self, now: Instant, report: GameReport) {
         if report.shutting_down {
-            self.servers.remove(&report.server_id);
-            let gone: Vec<(AppKey, String)> = self
-                .rooms
-                .iter()
-                .filter(|(_, l)| l.server_id == report.server_id)
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in gone {
-                if let Some(l) = self.rooms.remove(&key) {
-                    self.mark_changed(now, &key.0, &l.listing.lobby, &key.1);
-                }
-            }
+            self.retire(now, &report.server_id);
             return;
+        }
+        let last_issued_ms = self
+            .servers
+            .get(&report.server_id)
+            .map_or(0, |s| s.last_issued_ms);
+        if !self.servers.contains_key(&report.server_id) {
+            tracing::info!(server_id = %report.server_id, "game server registered");
         }
         self.servers.insert(
             report.server_id.clone(),
             GameServer {
                 addresses: report.addresses,
                 peer_count: report.peer_count,
+                room_count: report.room_count,
+                cpu_percent: report.cpu_percent,
+                placed: 0,
+                last_report: now,
+                last_issued_ms,
             },
         );
         for listing in report.updated {
@@ -223,7 +301,7 @@ impl MasterLogic {
             .servers
             .iter()
             .filter(|(_, s)| s.addresses.iter().any(|(p, _)| p == protocol.scheme()))
-            .min_by_key(|(_, s)| s.peer_count)
+            .min_by_key(|(_, s)| s.load_key())
             .ok_or_else(|| {
                 OpError::new(error::SERVER_FULL, format!("no game server with a {protocol} listener is available; start a game server (role game) with a {protocol} listener"))
             })?;
@@ -278,6 +356,9 @@ impl MasterLogic {
     ) -> Result<(), OpError> {
         let protocol = self.peers[&peer].protocol;
         let (server_id, address) = self.pick_server(protocol)?;
+        if let Some(s) = self.servers.get_mut(&server_id) {
+            s.placed += 1;
+        }
         let listing = RoomListing {
             app: app.clone(),
             name: name.clone(),
@@ -314,7 +395,7 @@ impl MasterLogic {
         let p = Params::new(request.code, &request.parameters);
         let code = request.code;
         if code == op::GAME_SERVER_REPORT {
-            return self.server_report(now, peer, &p, &request.parameters);
+            return self.server_report(now, peer, meta, &request.parameters);
         }
         if code == op::AUTHENTICATE || code == op::AUTHENTICATE_ONCE {
             let token = p.opt_bytes(param::TOKEN)?.ok_or_else(|| {
@@ -440,41 +521,38 @@ impl MasterLogic {
         }
     }
 
-    /// A report over a server-to-server link, authenticated by a server token.
+    /// A sealed report over a server-to-server link (see [`crate::report`]).
+    /// It must arrive encrypted (the link establishes encryption first) and be
+    /// newer than the server's previous one.
     fn server_report(
         &mut self,
         now: Instant,
         peer: PeerHandle,
-        p: &Params<'_>,
+        meta: &MessageMeta,
         parameters: &Parameters,
     ) -> Result<(), OpError> {
-        let token = p.opt_bytes(param::TOKEN)?.unwrap_or(&[]);
-        let claims = self.key.open(token, self.clock.unix_ms(now)).map_err(|e| {
-            OpError::new(
-                error::INVALID_AUTHENTICATION,
-                format!("server token refused: {e}"),
-            )
-        })?;
-        if claims.app_id != crate::report::SERVER_APP_ID {
+        if !meta.encrypted {
             return Err(OpError::new(
                 error::INVALID_AUTHENTICATION,
-                "GameServerReport (200) needs a server token; clients cannot send it",
+                "GameServerReport (200) must arrive encrypted: establish encryption (or use TLS) before sending reports",
             ));
         }
-        let report = GameReport::from_request(parameters).map_err(|e| {
-            OpError::new(
-                error::INVALID_OPERATION,
-                format!("GameServerReport (200): {e}"),
-            )
-        })?;
-        if report.server_id != claims.user_id {
-            return Err(OpError::new(
-                error::INVALID_AUTHENTICATION,
-                "the report's server id does not match its token",
-            ));
+        let opened = GameReport::from_request(&self.key, parameters, self.clock.unix_ms(now))
+            .map_err(|e| OpError::new(error::INVALID_AUTHENTICATION, e))?;
+        let server_id = opened.report.server_id.clone();
+        if let Some(s) = self.servers.get(&server_id) {
+            if opened.issued_ms <= s.last_issued_ms {
+                return Err(OpError::new(
+                    error::INVALID_AUTHENTICATION,
+                    "GameServerReport (200): not newer than the last report of this server (replayed?)",
+                ));
+            }
         }
-        self.server_links.insert(peer, report.server_id.clone());
-        self.apply_report(now, report);
+        self.server_links.insert(peer, server_id.clone());
+        self.apply_report(now, opened.report);
+        if let Some(s) = self.servers.get_mut(&server_id) {
+            s.last_issued_ms = opened.issued_ms;
+        }
         Ok(())
     }
 
@@ -564,15 +642,7 @@ impl RoleLogic for MasterLogic {
         self.peers.remove(&peer);
         if let Some(server_id) = self.server_links.remove(&peer) {
             tracing::info!(%server_id, "game server link closed; its rooms are forgotten");
-            let report = GameReport {
-                server_id,
-                addresses: Vec::new(),
-                peer_count: 0,
-                updated: Vec::new(),
-                removed: Vec::new(),
-                shutting_down: true,
-            };
-            self.apply_report(now, report);
+            self.retire(now, &server_id);
         }
     }
 
@@ -596,6 +666,18 @@ impl RoleLogic for MasterLogic {
     }
 
     fn handle_timeout(&mut self, now: Instant, out: &mut dyn Outbox) {
+        let timeout = self.settings.game_server_timeout;
+        let silent: Vec<String> = self
+            .servers
+            .iter()
+            .filter(|(_, s)| s.last_report + timeout <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for server_id in silent {
+            tracing::warn!(%server_id, ?timeout, "game server silent: retired, with its rooms; new rooms go to the others");
+            self.server_links.retain(|_, id| *id != server_id);
+            self.retire(now, &server_id);
+        }
         if self.flush_at.is_some_and(|t| t <= now) {
             self.flush_lobbies(now, out);
         }
@@ -616,11 +698,16 @@ impl RoleLogic for MasterLogic {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        let r = self.reservations.first().map(|(t, _, _)| *t);
-        match (self.flush_at, r) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let reservation = self.reservations.first().map(|(t, _, _)| *t);
+        let silence = self
+            .servers
+            .values()
+            .map(|s| s.last_report + self.settings.game_server_timeout)
+            .min();
+        [self.flush_at, reservation, silence]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

@@ -53,9 +53,22 @@ fn report(updated: Vec<RoomListing>, removed: Vec<(AppKey, String)>) -> GameRepo
             ("ws".into(), "ws://127.0.0.1:9091/Game".into()),
         ],
         peer_count: 0,
+        room_count: 0,
+        cpu_percent: 0.0,
         updated,
         removed,
         shutting_down: false,
+    }
+}
+
+/// A report of server `id` announcing `udp://id:5056`, with its load.
+fn load_report(id: &str, peers: u32, rooms: u32) -> GameReport {
+    GameReport {
+        server_id: id.into(),
+        addresses: vec![("udp".into(), format!("udp://{id}:5056"))],
+        peer_count: peers,
+        room_count: rooms,
+        ..report(vec![], vec![])
     }
 }
 
@@ -68,6 +81,7 @@ impl H {
             token_lifetime: Duration::from_secs(3600),
             lobby_update_interval: Duration::from_secs(1),
             reservation: Duration::from_secs(30),
+            game_server_timeout: Duration::from_secs(5),
         };
         let logic = MasterLogic::new(settings, key.clone(), Arc::new(clock), Metrics::new());
         Self {
@@ -422,7 +436,12 @@ fn lobby_lists_and_batched_updates_per_app_version() {
         h.events_to(2).is_empty(),
         "the other version's lobby is not told"
     );
-    assert_eq!(h.logic.poll_timeout(), None, "idle: no timer");
+    // Idle: no lobby flush pending; only the game server's silence deadline.
+    let next = h.logic.poll_timeout().expect("the silence deadline of g1");
+    assert!(
+        next >= h.now + Duration::from_secs(2),
+        "no lobby flush is due"
+    );
 }
 
 #[test]
@@ -450,41 +469,161 @@ fn unconfirmed_reservations_expire() {
     assert_eq!(h.logic.room_count(), 0);
 }
 
-#[test]
-fn server_reports_need_a_server_token() {
-    let mut h = H::new();
-    h.connect(1, Protocol::Tcp, "1");
-    // A client token cannot carry a report.
-    let client_token = h.token("1", T0_MS);
-    let request =
-        report(vec![listing("fake", 1, 0, true, vec![])], vec![]).to_request(client_token);
-    let r = h.request(1, request.code, request.parameters);
-    assert_eq!(r.return_code, error::INVALID_AUTHENTICATION);
-    assert_eq!(h.logic.room_count(), 0);
-    // A server token whose id matches the report is accepted; the link's end forgets the rooms.
-    let server_token = h.key.seal(&TokenClaims {
-        user_id: "g1".into(),
-        app_id: crate::report::SERVER_APP_ID.into(),
-        app_version: String::new(),
-        auth_values: String::new(),
-        issued_ms: T0_MS,
-        expires_ms: T0_MS + 60_000,
-        data: serde_json::Value::Null,
-    });
-    let request =
-        report(vec![listing("real", 1, 0, true, vec![])], vec![]).to_request(server_token);
-    h.logic
-        .handle_connected(h.now, p(2), Protocol::Tcp, &mut h.out);
+/// Sends a request as if over a server-to-server link, `encrypted` or not;
+/// returns the answers to that peer.
+fn link_request(h: &mut H, peer: u32, request: OperationRequest, encrypted: bool) -> Vec<Message> {
     h.out.sent.clear();
     h.logic.handle_request(
         h.now,
-        p(2),
+        p(peer),
         request,
-        MessageMeta::reliable(false),
+        MessageMeta::reliable(encrypted),
         &mut h.out,
     );
-    assert!(h.out.sent.is_empty(), "no answer to a good report");
+    h.out.messages_to(p(peer)).into_iter().cloned().collect()
+}
+
+fn refusal(answers: &[Message]) -> (i16, String) {
+    match answers {
+        [Message::Response(r)] => (r.return_code, r.debug_message.clone().unwrap_or_default()),
+        other => panic!("expected one response, got {other:?}"),
+    }
+}
+
+#[test]
+fn sealed_reports_must_arrive_encrypted_fresh_and_sealed_with_the_secret() {
+    let mut h = H::new();
+    h.logic
+        .handle_connected(h.now, p(2), Protocol::Udp, &mut h.out);
+    let key = h.key.clone();
+    let sealed = |issued_ms: u64, name: &str| {
+        report(vec![listing(name, 1, 0, true, vec![])], vec![]).to_request(&key, issued_ms)
+    };
+    // In the clear: refused, even though it is sealed.
+    let (code, message) = refusal(&link_request(&mut h, 2, sealed(T0_MS, "a"), false));
+    assert_eq!(code, error::INVALID_AUTHENTICATION);
+    assert!(message.contains("encrypted"), "{message}");
+    assert_eq!(h.logic.room_count(), 0);
+    // Sealed with another deployment's secret: refused, naming the setting.
+    let foreign = TokenKey::from_secret("another deployment's secret value");
+    let request =
+        report(vec![listing("x", 1, 0, true, vec![])], vec![]).to_request(&foreign, T0_MS);
+    let (code, message) = refusal(&link_request(&mut h, 2, request, true));
+    assert_eq!(code, error::INVALID_AUTHENTICATION);
+    assert!(message.contains("token.secret"), "{message}");
+    // Encrypted and sealed with our secret: accepted, no answer.
+    assert!(link_request(&mut h, 2, sealed(T0_MS, "a"), true).is_empty());
     assert_eq!(h.logic.room_count(), 1);
+    // The same report again (a replay), or an older one: refused.
+    let (code, message) = refusal(&link_request(&mut h, 2, sealed(T0_MS, "b"), true));
+    assert_eq!(code, error::INVALID_AUTHENTICATION);
+    assert!(message.contains("newer"), "{message}");
+    assert_eq!(h.logic.room_count(), 1);
+    // A newer one is applied.
+    assert!(link_request(&mut h, 2, sealed(T0_MS + 1, "b"), true).is_empty());
+    assert_eq!(h.logic.room_count(), 2);
+    // A client's token cannot carry a report.
+    let client_token = h.token("1", T0_MS);
+    let (code, _) = refusal(&link_request(
+        &mut h,
+        2,
+        OperationRequest {
+            code: op::GAME_SERVER_REPORT,
+            parameters: Parameters::new().with(param::TOKEN, client_token),
+        },
+        true,
+    ));
+    assert_eq!(code, error::INVALID_AUTHENTICATION);
+    // The link's end forgets the server and its rooms.
     h.logic.handle_disconnected(h.now, p(2), &mut h.out);
     assert_eq!(h.logic.room_count(), 0);
+    assert!(h.logic.servers().is_empty());
+}
+
+fn create_on(h: &mut H, name: &str) -> String {
+    let r = h.request(
+        1,
+        op::CREATE_GAME,
+        Parameters::new().with(param::ROOM_NAME, name),
+    );
+    assert_eq!(r.return_code, 0, "{r:?}");
+    address(&r).to_owned()
+}
+
+#[test]
+fn new_rooms_go_to_the_least_loaded_server() {
+    let mut h = H::new();
+    h.connect(1, Protocol::Udp, "1");
+    h.logic.apply_report(h.now, load_report("g1", 40, 4));
+    h.logic.apply_report(h.now, load_report("g2", 10, 1));
+    // g2 has fewer peers; rooms placed since its report count as load, so a
+    // burst of creations spreads instead of piling onto one server.
+    let placed: Vec<String> = (0..40)
+        .map(|i| create_on(&mut h, &format!("r{i}")))
+        .collect();
+    let on_g2 = placed.iter().filter(|a| a.contains("g2")).count();
+    assert_eq!(placed[0], "udp://g2:5056");
+    assert_eq!(
+        on_g2, 35,
+        "g2 takes rooms until its load (10 peers + placed) reaches g1's 40"
+    );
+    // Each room is on exactly one server.
+    for i in 0..40 {
+        let server = h.logic.server_of(&app("1"), &format!("r{i}")).unwrap();
+        assert_eq!(placed[i].contains(server), true);
+    }
+    // A new report resets the count; a server above 90 % CPU comes last.
+    let mut busy = load_report("g2", 0, 0);
+    busy.cpu_percent = 95.0;
+    h.logic.apply_report(h.now, busy);
+    h.logic.apply_report(h.now, load_report("g1", 50, 9));
+    assert_eq!(create_on(&mut h, "after"), "udp://g1:5056");
+    let loads = h.logic.servers();
+    assert_eq!(loads.len(), 2);
+    assert_eq!(loads[1].cpu_percent, 95.0);
+}
+
+#[test]
+fn a_silent_game_server_is_retired_with_its_rooms() {
+    let mut h = H::new();
+    h.connect(1, Protocol::Udp, "1");
+    h.logic.apply_report(h.now, load_report("g1", 0, 0));
+    h.logic.apply_report(h.now, load_report("g2", 0, 0));
+    let a = create_on(&mut h, "a");
+    let b = create_on(&mut h, "b");
+    assert_ne!(a, b, "two empty servers share the first rooms");
+    // Both confirm their room; then only g2 keeps reporting, once a second.
+    let on = |id: &str, room: &str| {
+        let mut r = load_report(id, 1, 1);
+        r.updated = vec![listing(room, 1, 0, true, vec![])];
+        r
+    };
+    let (a_server, b_server) = if a.contains("g1") {
+        ("g1", "g2")
+    } else {
+        ("g2", "g1")
+    };
+    h.logic.apply_report(h.now, on(a_server, "a"));
+    h.logic.apply_report(h.now, on(b_server, "b"));
+    let silent = "g1";
+    for _ in 0..5 {
+        let deadline = h
+            .logic
+            .poll_timeout()
+            .expect("a timer while servers are known");
+        assert!(deadline <= h.now + Duration::from_secs(5));
+        h.now += Duration::from_secs(1);
+        h.logic.apply_report(h.now, load_report("g2", 1, 1));
+        h.logic.handle_timeout(h.now, &mut h.out);
+    }
+    let ids: Vec<String> = h.logic.servers().into_iter().map(|s| s.server_id).collect();
+    assert_eq!(ids, vec!["g2".to_string()], "{silent} missed five reports");
+    let silent_room = if a_server == silent { "a" } else { "b" };
+    let kept_room = if a_server == silent { "b" } else { "a" };
+    assert!(h.logic.server_of(&app("1"), silent_room).is_none());
+    assert_eq!(h.logic.server_of(&app("1"), kept_room), Some("g2"));
+    // New rooms go to the server still alive.
+    for i in 0..3 {
+        assert_eq!(create_on(&mut h, &format!("n{i}")), "udp://g2:5056");
+    }
 }

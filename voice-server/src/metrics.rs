@@ -4,6 +4,10 @@
 //! The endpoint is a hand-parsed GET on a tokio `TcpListener`: one route, no
 //! request bodies, no keep-alive, so an HTTP library would only add build time
 //! and attack surface.
+//!
+//! Each game server worker counts into its own [`Metrics`] (so worker threads
+//! never write the same cache line on the relay path); the endpoint renders
+//! the sum of every set ([`Metrics::sum`]).
 
 use crate::config::Role;
 use std::fmt::Write as _;
@@ -85,6 +89,37 @@ impl Metrics {
     /// Increments a counter by one.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Relaxed);
+    }
+
+    /// A snapshot holding the sum of several sets (a process's roles and workers).
+    pub fn sum(sets: &[Arc<Metrics>]) -> Metrics {
+        let total = Metrics::default();
+        for m in sets {
+            for (t, x) in total.peers.iter().flatten().zip(m.peers.iter().flatten()) {
+                t.fetch_add(x.load(Relaxed), Relaxed);
+            }
+            total.rooms.fetch_add(m.rooms.load(Relaxed), Relaxed);
+            for (t, x) in total.counters().into_iter().zip(m.counters()) {
+                t.fetch_add(x.load(Relaxed), Relaxed);
+            }
+        }
+        total
+    }
+
+    fn counters(&self) -> [&AtomicU64; 11] {
+        [
+            &self.messages_in,
+            &self.bytes_in,
+            &self.messages_out,
+            &self.bytes_out,
+            &self.voice_frames_relayed,
+            &self.encryption_failures,
+            &self.rate_limit_hits,
+            &self.abuse_disconnects,
+            &self.token_refreshes,
+            &self.bad_requests,
+            &self.authentications,
+        ]
     }
 
     /// The Prometheus text exposition.
@@ -180,7 +215,7 @@ impl Metrics {
 }
 
 /// Serves `GET /metrics` on `listener` until the task is dropped/aborted.
-pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+pub async fn serve(listener: tokio::net::TcpListener, metrics: Vec<Arc<Metrics>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
@@ -206,7 +241,7 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
             let head = String::from_utf8_lossy(&buf[..len]);
             let (status, body) =
                 if head.starts_with("GET /metrics ") || head.starts_with("GET /metrics?") {
-                    ("200 OK", metrics.render())
+                    ("200 OK", Metrics::sum(&metrics).render())
                 } else {
                     ("404 Not Found", "only GET /metrics is served\n".to_owned())
                 };
@@ -223,7 +258,7 @@ pub async fn serve(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
 /// Binds the metrics endpoint and spawns its task.
 pub async fn start(
     listen: SocketAddr,
-    metrics: Arc<Metrics>,
+    metrics: Vec<Arc<Metrics>>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
@@ -254,7 +289,12 @@ mod tests {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let m = Metrics::new();
         Metrics::inc(&m.token_refreshes);
-        let (addr, task) = start("127.0.0.1:0".parse().unwrap(), m).await.unwrap();
+        let worker = Metrics::new();
+        Metrics::inc(&worker.token_refreshes);
+        worker.add_peers(Role::Game, Protocol::Udp, 2);
+        let (addr, task) = start("127.0.0.1:0".parse().unwrap(), vec![m, worker])
+            .await
+            .unwrap();
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
@@ -262,7 +302,11 @@ mod tests {
         let mut text = String::new();
         s.read_to_string(&mut text).await.unwrap();
         assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
-        assert!(text.contains("voice_token_refreshes_total 1"));
+        assert!(
+            text.contains("voice_token_refreshes_total 2"),
+            "summed: {text}"
+        );
+        assert!(text.contains("voice_peers{role=\"game\",protocol=\"udp\"} 2"));
         task.abort();
     }
 }

@@ -1,9 +1,19 @@
 //! What a game server tells the master: its addresses, load and rooms.
 //!
-//! Plain serde types: in one process they travel as `ServerControl` commands;
-//! the same JSON could travel over a server-to-server connection later.
+//! Plain serde types: in one process they travel as `ServerControl` commands.
+//! Over a server-to-server link ([`crate::link`]) a report travels sealed:
+//! its JSON and its lobby properties are the payload of a server token
+//! (AES-256-GCM under the deployment's `token.secret`), so only a holder of the
+//! secret can write or read one, whatever the transport; the master refuses a
+//! report whose `issued_ms` is not newer than the last one (no replay).
 
+use crate::token::{TokenClaims, TokenKey};
 use serde::{Deserialize, Serialize};
+use transport::codec::{Limits, OperationRequest, Parameters, Value};
+use transport::lb::{op, param};
+
+/// How long a sealed report stays valid (it is sent every second).
+pub const REPORT_LIFETIME_MS: u64 = 30_000;
 
 /// The key separating applications and versions: rooms and lobbies of
 /// different app ids or versions never meet.
@@ -47,6 +57,13 @@ pub struct GameReport {
     pub addresses: Vec<(String, String)>,
     /// Connected peers (its load).
     pub peer_count: u32,
+    /// Rooms it holds.
+    #[serde(default)]
+    pub room_count: u32,
+    /// CPU used by its thread over the last report interval, in percent of
+    /// one core (0 when unknown).
+    #[serde(default)]
+    pub cpu_percent: f32,
     /// Rooms added or changed.
     pub updated: Vec<RoomListing>,
     /// Rooms removed: (app, name).
@@ -59,46 +76,114 @@ pub struct GameReport {
 /// cannot get a token with it: the name server never seals one.
 pub const SERVER_APP_ID: &str = "@game-server";
 
+/// A sealed report as the master opened it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedReport {
+    /// The report.
+    pub report: GameReport,
+    /// When the game server sealed it (Unix ms; strictly increasing per server).
+    pub issued_ms: u64,
+}
+
 impl GameReport {
-    /// The report as an operation request for a server-to-server link.
-    pub fn to_request(&self, server_token: Vec<u8>) -> transport::codec::OperationRequest {
-        use transport::codec::{Parameters, Value};
-        use transport::lb::{op, param};
-        // serde_json cannot fail on these plain types.
-        let json = serde_json::to_string(self).expect("report serializes");
-        let lobby: Vec<Value> = self
-            .updated
-            .iter()
-            .map(|r| crate::game::props::dictionary(r.lobby_properties.clone()))
-            .collect();
-        transport::codec::OperationRequest {
+    /// The report sealed into a `GameServerReport` (200) request for a
+    /// server-to-server link: the single parameter is a server token whose
+    /// payload is the report JSON plus the lobby properties in the codec's
+    /// encoding (hex).
+    pub fn to_request(&self, key: &TokenKey, issued_ms: u64) -> OperationRequest {
+        let lobby = Value::ObjectArray(
+            self.updated
+                .iter()
+                .map(|r| crate::game::props::dictionary(r.lobby_properties.clone()))
+                .collect(),
+        );
+        let mut lobby_bytes = Vec::new();
+        if let Err(e) = lobby.encode(&mut lobby_bytes, &Limits::default()) {
+            tracing::warn!(%e, "lobby properties not encodable; the report carries none");
+            lobby_bytes.clear();
+        }
+        let claims = TokenClaims {
+            user_id: self.server_id.clone(),
+            app_id: SERVER_APP_ID.into(),
+            app_version: String::new(),
+            auth_values: String::new(),
+            issued_ms,
+            expires_ms: issued_ms + REPORT_LIFETIME_MS,
+            data: serde_json::json!({ "report": self, "lobby": hex(&lobby_bytes) }),
+        };
+        OperationRequest {
             code: op::GAME_SERVER_REPORT,
-            parameters: Parameters::new()
-                .with(param::TOKEN, server_token)
-                .with(param::DATA, json)
-                .with(param::GAME_LIST, Value::ObjectArray(lobby)),
+            parameters: Parameters::new().with(param::TOKEN, key.seal(&claims)),
         }
     }
 
-    /// Reads a report from a server-to-server request (the token is checked by the caller).
-    pub fn from_request(parameters: &transport::codec::Parameters) -> Result<GameReport, String> {
-        use transport::codec::Value;
-        use transport::lb::param;
-        let json = parameters
-            .get(param::DATA)
-            .and_then(Value::as_str)
-            .ok_or("no report JSON in parameter 245")?;
+    /// Opens a sealed report (see [`GameReport::to_request`]). Errors name
+    /// what is wrong, for the master's answer and log.
+    pub fn from_request(
+        key: &TokenKey,
+        parameters: &Parameters,
+        now_ms: u64,
+    ) -> Result<OpenedReport, String> {
+        let token = parameters
+            .get(param::TOKEN)
+            .and_then(Value::as_bytes)
+            .ok_or("no sealed report in parameter 221 (Token)")?;
+        let claims = key.open(token, now_ms).map_err(|e| {
+            format!("sealed report refused: {e} (do both servers use the same token.secret?)")
+        })?;
+        if claims.app_id != SERVER_APP_ID {
+            return Err(
+                "GameServerReport (200) needs a server token; clients cannot send it".into(),
+            );
+        }
         let mut report: GameReport =
-            serde_json::from_str(json).map_err(|e| format!("report JSON: {e}"))?;
-        if let Some(Value::ObjectArray(lobby)) = parameters.get(param::GAME_LIST) {
-            for (room, props) in report.updated.iter_mut().zip(lobby) {
-                if let Value::Dictionary(d) = props {
-                    room.lobby_properties = d.entries.clone();
+            serde_json::from_value(claims.data.get("report").cloned().unwrap_or_default())
+                .map_err(|e| format!("report JSON: {e}"))?;
+        if report.server_id != claims.user_id {
+            return Err("the report's server id does not match its token".into());
+        }
+        let lobby_hex = claims
+            .data
+            .get("lobby")
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let lobby_bytes = unhex(lobby_hex).ok_or("lobby properties: not hex")?;
+        if !lobby_bytes.is_empty() {
+            let lobby = Value::decode(&bytes::Bytes::from(lobby_bytes), &Limits::default())
+                .map_err(|e| format!("lobby properties: {e}"))?;
+            if let Value::ObjectArray(lobby) = lobby {
+                for (room, props) in report.updated.iter_mut().zip(lobby) {
+                    if let Value::Dictionary(d) = props {
+                        room.lobby_properties = d.entries;
+                    }
                 }
             }
         }
-        Ok(report)
+        Ok(OpenedReport {
+            report,
+            issued_ms: claims.issued_ms,
+        })
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -112,6 +197,8 @@ mod tests {
             server_id: "g".into(),
             addresses: vec![("udp".into(), "udp://h:1".into())],
             peer_count: 3,
+            room_count: 1,
+            cpu_percent: 12.5,
             updated: vec![RoomListing {
                 app: AppKey {
                     app_id: "a".into(),
@@ -134,10 +221,45 @@ mod tests {
             )],
             shutting_down: false,
         };
-        let request = report.to_request(vec![1, 2, 3]);
+        let key = TokenKey::from_secret("a deployment secret of some length");
+        let request = report.to_request(&key, 1_000);
+        let opened = GameReport::from_request(&key, &request.parameters, 1_500).unwrap();
+        assert_eq!(opened.report, report);
+        assert_eq!(opened.issued_ms, 1_000);
+        // Another secret cannot read it, and an old one expires.
+        let other = TokenKey::from_secret("another secret, also long enough");
+        let e = GameReport::from_request(&other, &request.parameters, 1_500).unwrap_err();
+        assert!(e.contains("token.secret"), "{e}");
+        assert!(GameReport::from_request(
+            &key,
+            &request.parameters,
+            1_000 + REPORT_LIFETIME_MS + 1
+        )
+        .is_err());
+        // A client token (another app id) is refused.
+        let client = key.seal(&TokenClaims {
+            user_id: "g".into(),
+            app_id: "game".into(),
+            app_version: String::new(),
+            auth_values: String::new(),
+            issued_ms: 1_000,
+            expires_ms: 9_000,
+            data: serde_json::json!({ "report": report }),
+        });
+        let e =
+            GameReport::from_request(&key, &Parameters::new().with(param::TOKEN, client), 1_500)
+                .unwrap_err();
+        assert!(e.contains("server token"), "{e}");
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_garbage() {
         assert_eq!(
-            GameReport::from_request(&request.parameters).unwrap(),
-            report
+            unhex(&hex(&[0, 1, 0xab, 0xff])).unwrap(),
+            vec![0, 1, 0xab, 0xff]
         );
+        assert!(unhex("abc").is_none());
+        assert!(unhex("zz").is_none());
+        assert!(unhex("é1").is_none());
     }
 }

@@ -1,13 +1,14 @@
 //! Starting a deployment: bind every listener of the selected roles, wire the
 //! roles together (game → master reports, name → custom auth task), spawn one
-//! driver task per role, and stop them gracefully.
+//! driver task for the name server and the master, one thread per game server
+//! worker ([`workers`]), and stop them gracefully.
+
+#[path = "workers.rs"]
+pub mod workers;
 
 use crate::auth::{self, AuthJob};
 use crate::config::{Config, ListenerSpec, Role};
-use crate::game::room::RoomBounds;
-use crate::game::{GameLogic, GameSettings};
 use crate::handler::RoleHandler;
-use crate::link::MasterLink;
 use crate::master::{MasterCommand, MasterLogic, MasterSettings};
 use crate::metrics::{self, Metrics};
 use crate::name::{NameCommand, NameLogic, NameSettings};
@@ -71,6 +72,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The game → master link cannot be set up.
+    #[error("game server link to the master: {0}")]
+    Link(String),
     /// The metrics endpoint could not bind.
     #[error("metrics.listen {address}: {source}")]
     Metrics {
@@ -101,8 +105,11 @@ pub struct Deployment {
     pub listeners: Vec<BoundListener>,
     /// The metrics endpoint, if on.
     pub metrics_address: Option<SocketAddr>,
-    /// The counters.
+    /// The counters of the name server and master (game workers count apart:
+    /// see [`Deployment::metrics_total`]).
     pub metrics: Arc<Metrics>,
+    /// Each game server worker's counters.
+    pub worker_metrics: Vec<Arc<Metrics>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     tasks: Vec<(Role, tokio::task::JoinHandle<std::io::Result<()>>)>,
     metrics_task: Option<tokio::task::JoinHandle<()>>,
@@ -115,6 +122,13 @@ impl Deployment {
             .iter()
             .find(|l| l.role == role && l.protocol == protocol)
             .map(|l| l.url.clone())
+    }
+
+    /// Every counter of the process summed (what `/metrics` shows).
+    pub fn metrics_total(&self) -> Metrics {
+        let mut sets = vec![self.metrics.clone()];
+        sets.extend(self.worker_metrics.iter().cloned());
+        Metrics::sum(&sets)
     }
 
     /// Stops every role gracefully (peers are told) and waits for them.
@@ -188,15 +202,25 @@ struct Bound {
     listeners: Vec<BoundListener>,
 }
 
+/// Binds a role's listeners; game server worker `worker` (0 for other roles)
+/// adds `worker × cluster.worker_port_step` to every port.
 async fn bind_role(
     config: &Config,
     role: Role,
     options: &StartOptions,
+    worker: usize,
 ) -> Result<Option<Bound>, StartError> {
     let rc = config.role(role);
     let mut specs = Vec::new();
     let mut listeners = Vec::new();
     for spec in &rc.listeners {
+        let mut spec = spec.clone();
+        if worker > 0 {
+            let offset = |port: u16| config.cluster.worker_port(port, worker).unwrap_or(port);
+            spec.port = offset(spec.port);
+            spec.public_port = spec.public_port.map(offset);
+        }
+        let spec = &spec;
         let protocol = spec.effective_protocol();
         let mut tls = None;
         if spec.needs_tls() {
@@ -244,6 +268,7 @@ async fn bind_role(
     }
     let transport = TransportConfig {
         max_message_size: config.limits.max_message_size,
+        flush_window: Duration::from_micros(config.relay.flush_window_us),
         ..TransportConfig::default()
     };
     let endpoint = EndpointConfig {
@@ -291,6 +316,40 @@ fn configured_urls(config: &Config, role: Role) -> Vec<(Protocol, String)> {
         .collect()
 }
 
+/// The announced URLs of a role: its bound listeners in this process, else
+/// its configured ones (it runs in another process).
+fn role_urls(config: &Config, bound: &[BoundListener], role: Role) -> Vec<(Protocol, String)> {
+    let local: Vec<_> = bound
+        .iter()
+        .filter(|l| l.role == role)
+        .map(|l| (l.protocol, l.url.clone()))
+        .collect();
+    if local.is_empty() {
+        configured_urls(config, role)
+    } else {
+        local
+    }
+}
+
+/// The game → master link's client settings (TLS trust from `cluster.master_ca_file`).
+fn link_client_config(
+    config: &Config,
+    options: &StartOptions,
+) -> Result<transport::runtime::ClientConfig, StartError> {
+    let mut client = transport::runtime::ClientConfig::default();
+    if !config.cluster.master_ca_file.is_empty() {
+        let file = options.config_dir.join(&config.cluster.master_ca_file);
+        if !file.exists() {
+            return Err(StartError::Link(format!(
+                "cluster.master_ca_file {} does not exist: point it at the CA (PEM) that signed the master's certificate, e.g. the server-ca.pem of `voice-server gen-cert`",
+                file.display()
+            )));
+        }
+        client.tls.extra_ca_files.push(file);
+    }
+    Ok(client)
+}
+
 /// Starts the selected roles of a deployment.
 pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, StartError> {
     let problems = config.validate(&options.config_dir);
@@ -313,36 +372,64 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
         TokenKey::from_secret(&config.token.secret)
     };
     let mut bound = Vec::new();
-    for role in [Role::Master, Role::Game, Role::Name] {
+    for role in [Role::Master, Role::Name] {
         if options.roles.contains(&role) {
-            if let Some(b) = bind_role(&config, role, &options).await? {
+            if let Some(b) = bind_role(&config, role, &options, 0).await? {
                 bound.push(b);
             }
         }
     }
-    let listeners: Vec<BoundListener> = bound.iter().flat_map(|b| b.listeners.clone()).collect();
-    let urls_of = |role: Role| -> Vec<(Protocol, String)> {
-        let local: Vec<_> = listeners
-            .iter()
-            .filter(|l| l.role == role)
-            .map(|l| (l.protocol, l.url.clone()))
-            .collect();
-        if local.is_empty() {
-            configured_urls(&config, role)
-        } else {
-            local
-        }
+    let mut listeners: Vec<BoundListener> =
+        bound.iter().flat_map(|b| b.listeners.clone()).collect();
+    let master_urls = if config.cluster.master_url.is_empty() {
+        role_urls(&config, &listeners, Role::Master)
+    } else {
+        let url = &config.cluster.master_url;
+        let protocol = transport::runtime::ServerUrl::parse(url)
+            .map(|u| u.protocol)
+            .unwrap_or(Protocol::Tcp);
+        vec![(protocol, url.clone())]
     };
-    let master_urls = urls_of(Role::Master);
-    let game_urls = urls_of(Role::Game);
     let master_control: Option<ServerControl<MasterCommand>> = bound
         .iter()
         .find(|b| b.role == Role::Master)
         .map(|b| b.server.control::<MasterCommand>());
-    let metrics = options.metrics.clone();
-    let token_lifetime = Duration::from_secs(config.token.lifetime_secs);
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
+    let mut worker_metrics = Vec::new();
+    if options.roles.contains(&Role::Game) {
+        let link_client = link_client_config(&config, &options)?;
+        for index in 0..config.cluster.worker_count() {
+            let spec = workers::WorkerSpec {
+                index,
+                config: config.clone(),
+                options: options.clone(),
+                key: key.clone(),
+                master: master_control.clone(),
+                master_urls: master_urls.clone(),
+                link_client: link_client.clone(),
+                shutdown: shutdown_rx.clone(),
+            };
+            match workers::start_worker(spec).await {
+                Ok(Some(worker)) => {
+                    listeners.extend(worker.listeners);
+                    worker_metrics.push(worker.metrics);
+                    tasks.push((Role::Game, worker.done));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // Stop the workers already running before reporting.
+                    let _ = shutdown_tx.send(true);
+                    for (_, task) in tasks {
+                        let _ = task.await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let metrics = options.metrics.clone();
+    let token_lifetime = Duration::from_secs(config.token.lifetime_secs);
     for b in bound {
         let mut rx = shutdown_rx.clone();
         let stop = async move {
@@ -357,6 +444,9 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
                         config.rooms.lobby_update_interval_ms,
                     ),
                     reservation: Duration::from_secs(30),
+                    game_server_timeout: Duration::from_millis(
+                        config.cluster.game_server_timeout_ms,
+                    ),
                 };
                 let logic = MasterLogic::new(
                     settings,
@@ -367,57 +457,7 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
                 let handler = RoleHandler::new(Role::Master, logic, metrics.clone(), limits);
                 tokio::spawn(b.server.run(handler, stop))
             }
-            Role::Game => {
-                let settings = GameSettings {
-                    server_id: format!("game-{:08x}", rand::random::<u32>()),
-                    addresses: game_urls.clone(),
-                    max_rooms: config.limits.max_rooms,
-                    max_cached_events: config.limits.max_cached_events,
-                    bounds: RoomBounds {
-                        max_actors: config.limits.max_actors_per_room.min(u32::MAX as usize) as u32,
-                        max_player_ttl_ms: config.rooms.max_player_ttl_ms,
-                        max_empty_room_ttl_ms: config.rooms.max_empty_room_ttl_ms,
-                        default_empty_room_ttl_ms: config.rooms.default_empty_room_ttl_ms,
-                    },
-                    token_lifetime,
-                    token_refresh_interval: Duration::from_secs(config.token.refresh_interval_secs),
-                };
-                let server_id = settings.server_id.clone();
-                let sink: crate::game::ReportSink = match master_control.clone() {
-                    Some(control) => Box::new(move |report| {
-                        if control.command(MasterCommand::Report(report)).is_err() {
-                            tracing::debug!("master stopped; report dropped");
-                        }
-                    }),
-                    None => {
-                        // The master runs elsewhere: reports travel over a link.
-                        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-                        let link = MasterLink {
-                            master_urls: master_urls.clone(),
-                            server_id,
-                            key: key.clone(),
-                            clock: options.clock.clone(),
-                            game: b.server.control::<crate::game::GameCommand>(),
-                        };
-                        tasks.push((Role::Game, tokio::spawn(link.run(rx, shutdown_rx.clone()))));
-                        Box::new(move |report| {
-                            let _ = tx.send(report);
-                        })
-                    }
-                };
-                let logic = GameLogic::new(
-                    settings,
-                    key.clone(),
-                    options.clock.clone(),
-                    metrics.clone(),
-                    sink,
-                );
-                if let Some(c) = &master_control {
-                    let _ = c.command(MasterCommand::Report(logic.full_report()));
-                }
-                let handler = RoleHandler::new(Role::Game, logic, metrics.clone(), limits);
-                tokio::spawn(b.server.run(handler, stop))
-            }
+            Role::Game => unreachable!("game servers run as workers"),
             Role::Name => {
                 let auth_config = config.auth.clone();
                 let settings = NameSettings {
@@ -470,12 +510,15 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
                         "not an address:port",
                     ),
                 })?;
-        let (addr, task) = metrics::start(address, metrics.clone())
-            .await
-            .map_err(|source| StartError::Metrics {
-                address: config.metrics.listen.clone(),
-                source,
-            })?;
+        let mut sets = vec![metrics.clone()];
+        sets.extend(worker_metrics.iter().cloned());
+        let (addr, task) =
+            metrics::start(address, sets)
+                .await
+                .map_err(|source| StartError::Metrics {
+                    address: config.metrics.listen.clone(),
+                    source,
+                })?;
         tracing::info!(address = %addr, "metrics on http://{addr}/metrics");
         (Some(addr), Some(task))
     };
@@ -483,6 +526,7 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
         listeners,
         metrics_address,
         metrics,
+        worker_metrics,
         shutdown: shutdown_tx,
         tasks,
         metrics_task,

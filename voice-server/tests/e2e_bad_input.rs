@@ -128,7 +128,7 @@ async fn rate_limits_refuse_then_disconnect() {
         {}
         assert!(c.disconnected, "an abusive peer is disconnected");
         assert!(
-            d.metrics
+            d.metrics_total()
                 .abuse_disconnects
                 .load(std::sync::atomic::Ordering::Relaxed)
                 >= 1

@@ -102,7 +102,7 @@ async fn mixed_protocols_share_a_room_and_encrypted_frames_stay_encrypted() {
             .await
             .is_none());
         assert!(
-            d.metrics
+            d.metrics_total()
                 .voice_frames_relayed
                 .load(std::sync::atomic::Ordering::Relaxed)
                 >= 2

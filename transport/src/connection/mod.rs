@@ -151,6 +151,10 @@ pub struct Connection {
     scratch: Vec<u8>,
     open_scratch: Vec<u8>,
     sealed_scratch: Vec<u8>,
+    /// Next check for idleness (`None`: buffers released, nothing since).
+    idle_check_at: Option<Instant>,
+    /// Messages sent and received at the last idleness check.
+    messages_at_check: u64,
 }
 
 impl std::fmt::Debug for Connection {
@@ -215,6 +219,8 @@ impl Connection {
             scratch: Vec::new(),
             open_scratch: Vec::new(),
             sealed_scratch: Vec::new(),
+            idle_check_at: Some(now + config.ping_interval),
+            messages_at_check: 0,
             config,
         };
         connection.setup_channels();
@@ -589,6 +595,43 @@ impl Connection {
         }
         self.check_key_deadline(now);
         self.outbox.close_if_due(now, self.config.flush_window);
+        if self.idle_check_at.is_some_and(|at| now >= at) {
+            let total = self.message_total();
+            if total == self.messages_at_check {
+                // No message either way for a ping interval: idle.
+                self.release_idle_buffers();
+                self.idle_check_at = None;
+            } else {
+                self.messages_at_check = total;
+                self.idle_check_at = Some(now + self.config.ping_interval);
+            }
+        }
+    }
+
+    fn message_total(&self) -> u64 {
+        self.stats.messages_out.iter().sum::<u64>() + self.stats.messages_in.iter().sum::<u64>()
+    }
+
+    /// Frees buffers an idle peer does not need (scratch space, spare
+    /// datagram bodies, empty queues' capacity): an idle connection keeps only
+    /// its state. Active peers never get here, so the send path stays
+    /// allocation-free while traffic flows.
+    fn release_idle_buffers(&mut self) {
+        self.scratch = Vec::new();
+        self.open_scratch = Vec::new();
+        self.sealed_scratch = Vec::new();
+        self.outbox.release_spare();
+        self.send.iter_mut().for_each(SendChannel::release_spare);
+        self.recv.iter_mut().for_each(RecvChannel::release_spare);
+        if self.retransmit.is_empty() {
+            self.retransmit = VecDeque::new();
+        }
+        if self.resend_timers.is_empty() {
+            self.resend_timers = BinaryHeap::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
     }
 
     fn ping_due(&self) -> Instant {
@@ -603,6 +646,11 @@ impl Connection {
             }
         };
         consider(self.simulation.as_ref().and_then(|s| s.next_release()));
+        if self.idle_check_at.is_none() && self.message_total() != self.messages_at_check {
+            // Traffic again after a release: watch for the next idle spell.
+            self.idle_check_at = Some(self.now + self.config.ping_interval);
+        }
+        consider(self.idle_check_at);
         if self.state != ConnectionState::Disconnected {
             consider(Some(self.last_receive + self.config.disconnect_timeout));
             if let Handshake::ClientUdp { next_send, .. } = self.handshake {

@@ -41,6 +41,12 @@ pub(super) struct RecvChannel {
 }
 
 impl RecvChannel {
+    /// Frees the window's spare capacity when nothing waits in it.
+    pub(super) fn release_spare(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = VecDeque::new();
+        }
+    }
     /// `(next expected, bitmap of the 64 sequences after it)` for an ACK.
     pub(super) fn ack_fields(&self) -> (u16, u64) {
         (self.next_expected as u16, self.bitmap_at(1))

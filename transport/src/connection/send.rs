@@ -77,6 +77,15 @@ pub(super) struct SendChannel {
 }
 
 impl SendChannel {
+    /// Frees the queues' spare capacity when they are empty.
+    pub(super) fn release_spare(&mut self) {
+        if self.queue.is_empty() {
+            self.queue = VecDeque::new();
+        }
+        if self.in_flight.is_empty() {
+            self.in_flight = VecDeque::new();
+        }
+    }
     pub(super) fn get(&self, sequence: u64) -> Option<&Sent> {
         let index = sequence.checked_sub(self.base)?;
         self.in_flight.get(usize::try_from(index).ok()?)?.as_ref()
@@ -163,6 +172,17 @@ impl Outbox {
         self.open_since = None;
         while let Some(body) = self.ready.pop_front() {
             self.recycle(body);
+        }
+    }
+    /// Frees the spare bodies and the empty open one (an idle peer keeps no
+    /// datagram buffers; the next send allocates one again).
+    pub(super) fn release_spare(&mut self) {
+        self.pool = Vec::new();
+        if self.open.is_empty() {
+            self.open = Vec::new();
+        }
+        if self.ready.is_empty() {
+            self.ready = VecDeque::new();
         }
     }
     fn recycle(&mut self, mut body: Vec<u8>) {

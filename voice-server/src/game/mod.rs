@@ -54,6 +54,12 @@ pub struct GameSettings {
 pub enum GameCommand {
     /// Send a full report to the master now (e.g. after the master restarted).
     ReportAll,
+    /// The periodic load report (every `cluster.report_interval_ms`): peers,
+    /// rooms and the CPU the driver measured for this game server's thread.
+    LoadTick {
+        /// CPU used since the previous tick, in percent of one core.
+        cpu_percent: f32,
+    },
 }
 
 /// Where reports go (the master's command channel in one process).
@@ -80,6 +86,8 @@ pub struct GameLogic {
     next_room_id: u64,
     timers: BTreeSet<(Instant, u64)>,
     report: ReportSink,
+    /// CPU percent of the last load tick (carried by every report).
+    cpu_percent: f32,
     scratch: Vec<PeerHandle>,
     header: [u8; RAW_EVENT_HEADER_MAX],
 }
@@ -120,6 +128,7 @@ impl GameLogic {
             next_room_id: 1,
             timers: BTreeSet::new(),
             report,
+            cpu_percent: 0.0,
             scratch: Vec::new(),
             header: [0; RAW_EVENT_HEADER_MAX],
         }
@@ -147,6 +156,8 @@ impl GameLogic {
                 .map(|(p, u)| (p.scheme().to_owned(), u.clone()))
                 .collect(),
             peer_count: self.peers.len() as u32,
+            room_count: self.rooms.len() as u32,
+            cpu_percent: self.cpu_percent,
             updated: updated
                 .and_then(|id| self.rooms.get(&id))
                 .map(|r| vec![r.listing()])
@@ -168,6 +179,8 @@ impl GameLogic {
                 .map(|(p, u)| (p.scheme().to_owned(), u.clone()))
                 .collect(),
             peer_count: self.peers.len() as u32,
+            room_count: self.rooms.len() as u32,
+            cpu_percent: self.cpu_percent,
             updated: self.rooms.values().map(Room::listing).collect(),
             removed: Vec::new(),
             shutting_down: false,
@@ -592,6 +605,10 @@ impl RoleLogic for GameLogic {
 
     fn handle_command(&mut self, _now: Instant, command: GameCommand, _out: &mut dyn Outbox) {
         match command {
+            GameCommand::LoadTick { cpu_percent } => {
+                self.cpu_percent = cpu_percent;
+                self.send_report(None, None);
+            }
             GameCommand::ReportAll => {
                 let report = self.full_report();
                 (self.report)(report);
