@@ -26,15 +26,23 @@ fn generated(
     domains: &[&str],
     ips: &[&str],
 ) -> (Arc<rustls::ServerConfig>, PathBuf, GeneratedCert) {
-    generated_with(dir, domains, ips, &ServerTlsSettings::default())
+    generated_with(
+        dir,
+        domains,
+        ips,
+        &ServerTlsSettings::default(),
+        TLS_TCP_ALPN,
+    )
 }
 
-/// [`generated`] with explicit listener TLS settings (versions, suites).
+/// [`generated`] with explicit listener TLS settings (versions, suites) and
+/// announced ALPN id.
 fn generated_with(
     dir: &Path,
     domains: &[&str],
     ips: &[&str],
     settings: &ServerTlsSettings,
+    alpn: &str,
 ) -> (Arc<rustls::ServerConfig>, PathBuf, GeneratedCert) {
     let cert = generate_self_signed(&GenCertOptions {
         domains: domains.iter().map(|d| d.to_string()).collect(),
@@ -47,7 +55,7 @@ fn generated_with(
         .into_iter()
         .find(|f| f.to_string_lossy().ends_with("-ca.pem"))
         .expect("gen-cert writes an authority file");
-    let loaded = load_server_config(settings, dir, &[TLS_TCP_ALPN]).unwrap();
+    let loaded = load_server_config(settings, dir, &[alpn]).unwrap();
     (loaded.config, ca_file, cert)
 }
 
@@ -393,7 +401,13 @@ async fn openssl_s_client_against_a_tls13_only_tcp_listener() {
             min_protocol_version: TlsVersion::Tls13,
             ..ServerTlsSettings::default()
         };
-        let (tls, ca_file, _) = generated_with(dir.path(), &["voice.example.test"], &[], &settings);
+        let (tls, ca_file, _) = generated_with(
+            dir.path(),
+            &["voice.example.test"],
+            &[],
+            &settings,
+            TLS_TCP_ALPN,
+        );
         let server = start(vec![listener(Protocol::Tls, None, Some(tls))]).await;
         let address = server.addresses[0].1;
         let options = openssl_support::SClientOptions {
@@ -430,6 +444,111 @@ async fn openssl_s_client_against_a_tls13_only_tcp_listener() {
         assert!(
             log.contains("offers no TLS version this listener accepts"),
             "server log:\n{log}"
+        );
+        server.stop().await;
+    })
+    .await;
+}
+
+/// tls:// on a wss:// port and wss:// on a tls:// port: TLS works, the ALPN id
+/// does not match, and each client is told which scheme the port speaks.
+#[tokio::test]
+async fn tls_and_wss_on_each_others_port_name_the_other_scheme() {
+    let logs = Logs::default();
+    let _log = logs.install();
+    guard(async {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = ServerTlsSettings::default();
+        let (wss_tls, ca_file, _) =
+            generated_with(dir.path(), &["localhost"], &[], &settings, "http/1.1");
+        // The same certificate, announcing tls://'s ALPN id.
+        let tls_tls = load_server_config(&settings, dir.path(), &[TLS_TCP_ALPN])
+            .unwrap()
+            .config;
+        let server = start(vec![
+            listener(Protocol::Wss, Some("/Game"), Some(wss_tls)),
+            listener(Protocol::Tls, None, Some(tls_tls)),
+        ])
+        .await;
+        let wss_port = server.addresses[0].1.port();
+        let tls_port = server.addresses[1].1.port();
+
+        let error = Client::connect(&format!("tls://localhost:{wss_port}"), trusting(&ca_file))
+            .await
+            .unwrap_err();
+        println!("{error}");
+        assert!(
+            matches!(
+                &error,
+                ConnectError::Tls(TlsError::ApplicationProtocolMismatch {
+                    scheme: Protocol::Tls,
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("wss://localhost:{wss_port}/path")),
+            "{error}"
+        );
+        let log = logs.wait_for("client on this wss:// port").await;
+        assert!(
+            log.contains("probably a tls:// client on this wss:// port; it should use wss://"),
+            "{log}"
+        );
+
+        let error = Client::connect(
+            &format!("wss://localhost:{tls_port}/Game"),
+            trusting(&ca_file),
+        )
+        .await
+        .unwrap_err();
+        println!("{error}");
+        assert!(
+            matches!(
+                &error,
+                ConnectError::Tls(TlsError::ApplicationProtocolMismatch {
+                    scheme: Protocol::Wss,
+                    ..
+                })
+            ),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("tls://localhost:{tls_port}")),
+            "{error}"
+        );
+        let log = logs.wait_for("client on this tls:// port").await;
+        assert!(
+            log.contains("probably a wss:// client on this tls:// port; it should use tls://"),
+            "{log}"
+        );
+        server.stop().await;
+    })
+    .await;
+}
+
+/// A WebSocket client on a framed (tcp://) port: the server's log line says
+/// it was an HTTP request, not just "frame too long".
+#[tokio::test]
+async fn websocket_client_on_a_framed_port_is_named_in_the_log() {
+    let logs = Logs::default();
+    let _log = logs.install();
+    guard(async {
+        let server = start(vec![listener(Protocol::Tcp, None, None)]).await;
+        let port = server.addresses[0].1.port();
+        let error = Client::connect(&format!("ws://127.0.0.1:{port}/Game"), client_config(None))
+            .await
+            .unwrap_err();
+        println!("{error}");
+        let log = logs.wait_for("sent an HTTP request").await;
+        assert!(
+            log.contains("the peer sent an HTTP request on this tcp:// or tls:// port"),
+            "{log}"
         );
         server.stop().await;
     })

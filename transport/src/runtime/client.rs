@@ -359,7 +359,8 @@ async fn connect_to(
                         url.protocol,
                         &url.host,
                         url.port,
-                        &[],
+                        // As browsers do: a tls:// port refuses it by ALPN, with a clear error.
+                        &["http/1.1"],
                         tcp,
                     )
                     .await?;

@@ -122,6 +122,21 @@ pub enum TlsError {
         /// The plain scheme the client used ([`Protocol::Ws`] or [`Protocol::Tcp`]).
         scheme: Protocol,
     },
+    /// The server speaks TLS but refused the client's application protocol
+    /// (ALPN): a `tls://` client on a `wss://` port, or the reverse.
+    #[error(
+        "{host}:{port} speaks TLS but refused this client's application protocol (ALPN {offered}): {advice}",
+        offered = alpn_offered(*scheme),
+        advice = alpn_advice(*scheme, host, *port)
+    )]
+    ApplicationProtocolMismatch {
+        /// Host the client connected to.
+        host: String,
+        /// Port the client connected to.
+        port: u16,
+        /// The TLS scheme the client used ([`Protocol::Wss`] or [`Protocol::Tls`]).
+        scheme: Protocol,
+    },
     /// The client configuration trusts nothing (system roots disabled, no CA, no pin).
     #[error(
         "no trusted certificates: system roots are disabled and no extra CA or pinned fingerprint is set; \
@@ -255,6 +270,7 @@ impl TlsError {
                 | Self::VersionNotAccepted { .. }
                 | Self::WrongScheme { .. }
                 | Self::PlainClientToTlsPort { .. }
+                | Self::ApplicationProtocolMismatch { .. }
                 | Self::Other(_)
         )
     }
@@ -284,6 +300,28 @@ fn plain_to_tls_advice(scheme: Protocol, host: &str, port: u16) -> String {
         _ => format!(
             "use wss://{host}:{port}/... instead of ws://, or connect to the server's plain ws:// port \
              (default {DEFAULT_WS_PORT})"
+        ),
+    }
+}
+
+/// The ALPN id a client of `scheme` offers.
+fn alpn_offered(scheme: Protocol) -> &'static str {
+    match scheme {
+        Protocol::Tls => super::TLS_TCP_ALPN,
+        _ => "http/1.1",
+    }
+}
+
+/// What a client refused by ALPN should do.
+fn alpn_advice(scheme: Protocol, host: &str, port: u16) -> String {
+    match scheme {
+        Protocol::Tls => format!(
+            "it is probably a wss:// WebSocket port. Connect with wss://{host}:{port}/path, or to the \
+             server's tls:// port (default {DEFAULT_TLS_PORT})"
+        ),
+        _ => format!(
+            "it is probably a tls:// (TCP inside TLS) port. Connect with tls://{host}:{port}, or to the \
+             server's wss:// port (default {DEFAULT_WSS_PORT})"
         ),
     }
 }
@@ -360,6 +398,9 @@ pub fn classify_rustls_error_for(
             | PeerIncompatible::Tls12NotOffered
             | PeerIncompatible::Tls12NotOfferedOrEnabled,
         ) => TlsError::VersionNotAccepted { host: host_s, port, detail },
+        rustls::Error::AlertReceived(AlertDescription::NoApplicationProtocol) => {
+            TlsError::ApplicationProtocolMismatch { host: host_s, port, scheme }
+        }
         rustls::Error::AlertReceived(AlertDescription::HandshakeFailure) => TlsError::Other(format!(
             "{host}:{port} refused the TLS handshake ({detail}): the server may require a TLS version or \
              cipher suite this client does not offer (check the server's min_protocol_version and cipher_list)"
@@ -498,9 +539,16 @@ pub fn describe_server_handshake_error_for(
              not match; give clients the authority file (voice-server gen-cert prints how) or use a certificate \
              from a public authority"
         ),
-        rustls::Error::NoApplicationProtocol => format!(
-            "client {peer} offered no ALPN protocol this listener announces ({inner})"
-        ),
+        rustls::Error::NoApplicationProtocol => {
+            let (other, announced) = match scheme {
+                Protocol::Tls => ("wss://", super::TLS_TCP_ALPN),
+                _ => ("tls://", "http/1.1"),
+            };
+            format!(
+                "client {peer} offered no ALPN protocol this listener announces ({announced}): probably a \
+                 {other} client on this {scheme}:// port; it should use {scheme}://"
+            )
+        }
         _ => format!("TLS handshake with client {peer} failed: {inner}"),
     }
 }
@@ -533,6 +581,40 @@ pub fn response_looks_like_tls(first_bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn advice_names_the_scheme_pair() {
+        let plain_tcp = TlsError::PlainClientToTlsPort {
+            host: "h".into(),
+            port: 1,
+            scheme: Protocol::Tcp,
+        };
+        assert!(plain_tcp
+            .to_string()
+            .contains("use tls://h:1 instead of tcp://"));
+        let plain_ws = TlsError::PlainClientToTlsPort {
+            host: "h".into(),
+            port: 1,
+            scheme: Protocol::Ws,
+        };
+        assert!(plain_ws
+            .to_string()
+            .contains("use wss://h:1/... instead of ws://"));
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
+        let tls = classify_client_error_for(&eof, Protocol::Tls, "h", 1).to_string();
+        assert!(tls.contains("Use tcp:// for that port"), "{tls}");
+        let wss = classify_client_error(&eof, "h", 1).to_string();
+        assert!(wss.contains("Use ws:// (or tcp://)"), "{wss}");
+        assert!(request_looks_like_tls(&[0x16]));
+        assert!(request_looks_like_tls(&[0x16, 0x03, 0x01, 0x02]));
+        assert!(!request_looks_like_tls(&[0, 0, 0, 12]));
+        assert!(!request_looks_like_tls(&[0x16, 0x00]));
+        let line = describe_tls_client_on_plain_port(Protocol::Tcp, "192.0.2.1:5");
+        assert!(
+            line.contains("plain tcp:// port") && line.contains("tls:// port"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn tls_record_detection() {
@@ -576,6 +658,15 @@ mod tests {
                 "{classified}"
             );
         }
+        let alpn = rustls::Error::AlertReceived(AlertDescription::NoApplicationProtocol);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, alpn);
+        let text = classify_client_error_for(&io, Protocol::Tls, "h", 1).to_string();
+        assert!(
+            text.contains("wss://h:1/path") && text.contains("voice-frames/1"),
+            "{text}"
+        );
+        let text = classify_client_error_for(&io, Protocol::Wss, "h", 1).to_string();
+        assert!(text.contains("tls://h:1"), "{text}");
         let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
         assert!(matches!(
             classify_client_error(&eof, "h", 1),
