@@ -76,7 +76,7 @@ struct Args {
     /// Fail (exit 1) when the delivery ratio is below this.
     #[arg(long, default_value_t = 0.99)]
     min_delivery: f64,
-    /// CA certificate (PEM) to trust for wss, e.g. the one `voice-server gen-cert` wrote.
+    /// CA certificate (PEM) to trust for wss and tls, e.g. the one `voice-server gen-cert` wrote.
     #[arg(long)]
     ca_file: Vec<PathBuf>,
     /// Application id sent to the name server.

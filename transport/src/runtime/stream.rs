@@ -1,6 +1,6 @@
-//! Stream links (TCP, WS, WSS): length-prefixed framing for TCP, binary messages
-//! for WebSocket, and the per-stream reader and writer tasks shared by the client
-//! and the server drivers.
+//! Stream links (TCP, TLS, WS, WSS): length-prefixed framing for TCP and TLS,
+//! binary messages for WebSocket, and the per-stream reader and writer tasks
+//! shared by the client and the server drivers.
 //!
 //! TCP frame: `u32` big-endian length, then that many bytes. A length above the
 //! cap (largest message plus [`FRAME_HEADER_ALLOWANCE`]) closes the stream with a
