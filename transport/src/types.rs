@@ -136,3 +136,29 @@ impl SendOptions {
         Self { encrypt, ..self }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_round_trip_and_tls_pairs() {
+        for protocol in [
+            Protocol::Udp,
+            Protocol::Tcp,
+            Protocol::Ws,
+            Protocol::Wss,
+            Protocol::Tls,
+        ] {
+            assert_eq!(Protocol::from_scheme(protocol.scheme()), Some(protocol));
+            assert_eq!(protocol.with_tls().without_tls(), protocol.without_tls());
+        }
+        assert_eq!(Protocol::from_scheme("TLS"), Some(Protocol::Tls));
+        assert_eq!(Protocol::Tcp.with_tls(), Protocol::Tls);
+        assert_eq!(Protocol::Ws.with_tls(), Protocol::Wss);
+        assert_eq!(Protocol::Udp.with_tls(), Protocol::Udp);
+        assert!(Protocol::Tls.is_secure() && Protocol::Tls.is_stream());
+        assert!(!Protocol::Tls.is_websocket() && Protocol::Wss.is_websocket());
+        assert!(!Protocol::Tcp.is_secure());
+    }
+}
