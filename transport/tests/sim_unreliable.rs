@@ -206,3 +206,43 @@ fn unpolled_unreliable_queue_is_bounded() {
         "the newest messages survive"
     );
 }
+
+#[test]
+fn server_flush_window_releases_on_its_deadline() {
+    let window = Duration::from_micros(300);
+    let config = TransportConfig {
+        flush_window: window,
+        ..TransportConfig::default()
+    };
+    let mut sim = Sim::new(config, 21);
+    sim.add_client(TransportConfig::default());
+    sim.connect_all();
+    // Let every handshake echo settle so only our messages are pending.
+    sim.run_for(Duration::from_millis(50));
+    let peer = sim.server_peer(0);
+    let t0 = sim.now;
+    let before = sim.server.peer_info(peer).unwrap().stats.datagrams_out;
+    sim.server
+        .send(t0, peer, &[1; 40], SendOptions::UNRELIABLE)
+        .unwrap();
+    let mut buf = Vec::new();
+    assert!(sim.server.poll_transmit(t0, &mut buf).is_none(), "held");
+    let t1 = t0 + Duration::from_micros(100);
+    sim.server
+        .send(t1, peer, &[2; 40], SendOptions::UNRELIABLE)
+        .unwrap();
+    assert!(sim.server.poll_transmit(t1, &mut buf).is_none(), "still held");
+    assert_eq!(
+        sim.server.poll_timeout(),
+        Some(t0 + window),
+        "the endpoint's next timer is the flush deadline of the first message"
+    );
+    sim.server.handle_timeout(t0 + window);
+    let transmit = sim.server.poll_transmit(t0 + window, &mut buf);
+    assert!(transmit.is_some(), "released at the deadline");
+    assert!(sim.server.poll_transmit(t0 + window, &mut buf).is_none(), "in one datagram");
+    assert_eq!(
+        sim.server.peer_info(peer).unwrap().stats.datagrams_out,
+        before + 1
+    );
+}
