@@ -554,3 +554,23 @@ async fn websocket_client_on_a_framed_port_is_named_in_the_log() {
     })
     .await;
 }
+
+/// A `Tcp` listener given a TLS configuration serves (and reports) `Tls`.
+#[tokio::test]
+async fn tcp_listener_with_tls_is_a_tls_listener() {
+    guard(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (tls, ca_file, _) = generated(dir.path(), &["localhost"], &[]);
+        let mut server = start(vec![listener(Protocol::Tcp, None, Some(tls))]).await;
+        assert_eq!(server.addresses[0].0, Protocol::Tls);
+        let port = server.addresses[0].1.port();
+        full_session(
+            &mut server,
+            &format!("tls://localhost:{port}"),
+            trusting(&ca_file),
+        )
+        .await;
+        server.stop().await;
+    })
+    .await;
+}

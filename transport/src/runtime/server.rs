@@ -30,7 +30,8 @@ pub struct ListenerConfig {
     pub path: Option<String>,
     /// TLS for WSS and TLS-over-TCP. Required for `Protocol::Wss` and
     /// `Protocol::Tls` (announce [`TLS_TCP_ALPN`](super::tls::TLS_TCP_ALPN) for
-    /// `Tls`); ignored for UDP.
+    /// `Tls`). A `Tcp` or `Ws` listener given `tls` serves `Tls` or `Wss` (and is
+    /// reported so by [`Server::local_addresses`]); ignored for UDP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
@@ -138,6 +139,12 @@ impl Server {
                     bound.push(BoundListener::Udp(io));
                 }
                 protocol => {
+                    // TLS given to a plain stream listener makes it the secure one.
+                    let protocol = if listener.tls.is_some() {
+                        protocol.with_tls()
+                    } else {
+                        protocol
+                    };
                     if protocol.is_secure() && listener.tls.is_none() {
                         return Err(std::io::Error::new(
                             std::io::ErrorKind::InvalidInput,
