@@ -163,6 +163,18 @@ async fn doctor_passes_every_check_on_a_tls_listener() {
         assert!(checks[4].detail.contains("valid for \"127.0.0.1\""));
         assert!(checks[5].detail.contains("accepted"), "{:?}", checks[5]);
 
+        // tcp:// on that port: the doctor sees a TLS record and says use tls://.
+        let plain = url.replacen("tls://", "tcp://", 1);
+        let checks = diagnose_voice(&plain, &trust).await;
+        let last = checks.last().unwrap();
+        assert_eq!(last.name, "scheme", "{checks:#?}");
+        assert!(!last.ok);
+        assert!(
+            last.detail
+                .contains(&format!("use {url} instead of tcp://")),
+            "{last:?}"
+        );
+
         // The command line prints the same and exits with success.
         let output = tokio::task::spawn_blocking(move || {
             Command::new(env!("CARGO_BIN_EXE_voice-server"))
