@@ -300,6 +300,29 @@ impl ListenerSpec {
         self.effective_protocol().is_secure()
     }
 
+    /// The TLS-only keys this listener sets (`certificate_path`, `cipher_list`,
+    /// `skip_without_certificate`...), in file order: on a listener without TLS
+    /// they would be ignored, which validation reports.
+    pub fn tls_keys_set(&self) -> Vec<&'static str> {
+        let keys = [
+            ("skip_without_certificate", self.skip_without_certificate),
+            ("certificate_path", self.certificate_path.is_some()),
+            ("certificate", self.certificate.is_some()),
+            ("key", self.key.is_some()),
+            ("password", self.password.is_some()),
+            ("root_certificates", self.root_certificates.is_some()),
+            ("min_protocol_version", self.min_protocol_version.is_some()),
+            ("max_protocol_version", self.max_protocol_version.is_some()),
+            ("cipher_list", self.cipher_list.is_some()),
+            ("certificates", self.certificates.is_some()),
+            ("default_domain", self.default_domain.is_some()),
+        ];
+        keys.into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(key, _)| key)
+            .collect()
+    }
+
     /// The TLS keys as transport's settings (defaults for absent keys).
     pub fn tls_settings(&self) -> Result<ServerTlsSettings, String> {
         let mut table = toml::Table::new();
