@@ -30,7 +30,7 @@ use transport::Protocol;
 #[command(name = "loadtest", version, about)]
 struct Args {
     /// Name server: HOST, HOST:PORT or a full URL. Without a port, Photon's
-    /// default for the protocol (udp 5058, tcp 4533, ws 9093, wss 19093).
+    /// default for the protocol (udp 5058, tcp 4533, ws 9093, wss 19093, tls 14533).
     #[arg(long, default_value = "127.0.0.1")]
     server: String,
     /// Transport protocol of every bot.
@@ -77,7 +77,7 @@ struct Args {
     /// Fail (exit 1) when the delivery ratio is below this.
     #[arg(long, default_value_t = 0.99)]
     min_delivery: f64,
-    /// CA certificate (PEM) to trust for wss, e.g. the one `voice-server gen-cert` wrote.
+    /// CA certificate (PEM) to trust for wss and tls, e.g. the one `voice-server gen-cert` wrote.
     #[arg(long)]
     ca_file: Vec<PathBuf>,
     /// Application id sent to the name server.
@@ -111,6 +111,7 @@ enum ProtocolArg {
     Tcp,
     Ws,
     Wss,
+    Tls,
 }
 
 impl From<ProtocolArg> for Protocol {
@@ -120,6 +121,7 @@ impl From<ProtocolArg> for Protocol {
             ProtocolArg::Tcp => Protocol::Tcp,
             ProtocolArg::Ws => Protocol::Ws,
             ProtocolArg::Wss => Protocol::Wss,
+            ProtocolArg::Tls => Protocol::Tls,
         }
     }
 }

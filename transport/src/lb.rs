@@ -7,13 +7,14 @@
 //!
 //! # The flow
 //! 1. Connect to the **name server** (default UDP 5058, TCP 4533, WS 9093, WSS
-//!    19093), establish encryption (not needed over WSS), send
+//!    19093, TLS over TCP 14533), establish encryption (not needed over WSS and
+//!    TLS), send
 //!    [`op::AUTHENTICATE`] with [`param::APPLICATION_ID`], [`param::APP_VERSION`],
 //!    optional [`param::USER_ID`], [`param::CLIENT_AUTHENTICATION_TYPE`] /
 //!    [`param::CLIENT_AUTHENTICATION_PARAMS`] / [`param::CLIENT_AUTHENTICATION_DATA`]
 //!    and [`param::REGION`]. The answer carries [`param::ADDRESS`] (the master's
-//!    URL for the protocol used, e.g. `udp://127.0.0.1:5055` or
-//!    `wss://host:19090/Master`), [`param::TOKEN`] and [`param::USER_ID`].
+//!    URL for the protocol used, e.g. `udp://127.0.0.1:5055`,
+//!    `wss://host:19090/Master` or `tls://host:14530`), [`param::TOKEN`] and [`param::USER_ID`].
 //! 2. Connect to the **master**, send [`op::AUTHENTICATE`] with only
 //!    [`param::TOKEN`]. Optionally [`op::JOIN_LOBBY`] to receive
 //!    [`event::GAME_LIST`] and [`event::GAME_LIST_UPDATE`]. Then

@@ -13,25 +13,50 @@ pub enum Protocol {
     Ws,
     /// WebSocket over TLS. TLS provides privacy: the encrypt flag is satisfied by it.
     Wss,
+    /// TCP with length-prefixed frames inside TLS (`tls://host:port`). Like
+    /// [`Wss`](Protocol::Wss), TLS provides privacy: the encrypt flag is satisfied by it.
+    Tls,
 }
 
 impl Protocol {
-    /// True when the underlying link already encrypts everything (WSS).
+    /// True when the underlying link already encrypts everything (WSS, TLS).
     pub fn is_secure(self) -> bool {
-        matches!(self, Protocol::Wss)
+        matches!(self, Protocol::Wss | Protocol::Tls)
     }
-    /// True when the link is a byte stream / message stream (TCP, WS, WSS):
+    /// True when the link is a byte stream / message stream (TCP, WS, WSS, TLS):
     /// no ACKs, resends or fragmentation are needed.
     pub fn is_stream(self) -> bool {
         !matches!(self, Protocol::Udp)
     }
-    /// The URL scheme: `udp`, `tcp`, `ws` or `wss`.
+    /// True for WebSocket links (WS, WSS): they carry a path in their URL.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Protocol::Ws | Protocol::Wss)
+    }
+    /// The same transport with TLS (`tcp` -> `tls`, `ws` -> `wss`); itself for
+    /// secure protocols and UDP (which has no TLS form).
+    pub fn with_tls(self) -> Self {
+        match self {
+            Protocol::Tcp => Protocol::Tls,
+            Protocol::Ws => Protocol::Wss,
+            other => other,
+        }
+    }
+    /// The same transport without TLS (`tls` -> `tcp`, `wss` -> `ws`).
+    pub fn without_tls(self) -> Self {
+        match self {
+            Protocol::Tls => Protocol::Tcp,
+            Protocol::Wss => Protocol::Ws,
+            other => other,
+        }
+    }
+    /// The URL scheme: `udp`, `tcp`, `ws`, `wss` or `tls`.
     pub fn scheme(self) -> &'static str {
         match self {
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
             Protocol::Ws => "ws",
             Protocol::Wss => "wss",
+            Protocol::Tls => "tls",
         }
     }
     /// Parses a scheme name (case-insensitive).
@@ -41,6 +66,7 @@ impl Protocol {
             "tcp" => Some(Protocol::Tcp),
             "ws" => Some(Protocol::Ws),
             "wss" => Some(Protocol::Wss),
+            "tls" => Some(Protocol::Tls),
             _ => None,
         }
     }
@@ -108,5 +134,31 @@ impl SendOptions {
     /// The same options with encryption switched on or off.
     pub fn encrypted(self, encrypt: bool) -> Self {
         Self { encrypt, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_round_trip_and_tls_pairs() {
+        for protocol in [
+            Protocol::Udp,
+            Protocol::Tcp,
+            Protocol::Ws,
+            Protocol::Wss,
+            Protocol::Tls,
+        ] {
+            assert_eq!(Protocol::from_scheme(protocol.scheme()), Some(protocol));
+            assert_eq!(protocol.with_tls().without_tls(), protocol.without_tls());
+        }
+        assert_eq!(Protocol::from_scheme("TLS"), Some(Protocol::Tls));
+        assert_eq!(Protocol::Tcp.with_tls(), Protocol::Tls);
+        assert_eq!(Protocol::Ws.with_tls(), Protocol::Wss);
+        assert_eq!(Protocol::Udp.with_tls(), Protocol::Udp);
+        assert!(Protocol::Tls.is_secure() && Protocol::Tls.is_stream());
+        assert!(!Protocol::Tls.is_websocket() && Protocol::Wss.is_websocket());
+        assert!(!Protocol::Tcp.is_secure());
     }
 }

@@ -204,7 +204,7 @@ async fn closed_port_fails_at_tcp_connect() {
         let tcp = checks.last().unwrap();
         assert_eq!(tcp.name, "TCP connect");
         assert!(!tcp.ok && tcp.detail.contains("refused"), "{tcp:?}");
-        let bad = diagnose("tcp://127.0.0.1:1", &ClientTlsConfig::default()).await;
+        let bad = diagnose("udp://127.0.0.1:1", &ClientTlsConfig::default()).await;
         assert_eq!(bad.len(), 1);
         assert!(!bad[0].ok && bad[0].detail.contains("wss://"), "{bad:?}");
     })

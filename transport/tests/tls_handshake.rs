@@ -1,6 +1,8 @@
 //! Real TLS handshakes over 127.0.0.1 (tokio-rustls): SNI, versions, trust,
 //! names, pinning, wrong scheme, and an `openssl s_client` cross-check.
 
+mod openssl_support;
+
 use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -390,12 +392,7 @@ async fn plain_server_is_reported_as_wrong_scheme() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssl_s_client_sees_version_and_certificate() {
-    if std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: the openssl binary is not installed");
+    if !openssl_support::have_openssl() {
         return;
     }
     tokio::time::timeout(GUARD, async {
@@ -424,33 +421,20 @@ async fn openssl_s_client_sees_version_and_certificate() {
                 .config,
         )
         .await;
-        let ca = dir.path().join("certs/b-ca.pem");
-        let output = tokio::task::spawn_blocking(move || {
-            std::process::Command::new("openssl")
-                .args(["s_client", "-connect", &address.to_string()])
-                .args(["-servername", "voice.b.example.test", "-CAfile"])
-                .arg(&ca)
-                .args(["-verify_hostname", "voice.b.example.test", "-showcerts"])
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(stdout.contains("TLSv1.3"), "{stdout}");
-        assert!(
-            stdout.contains("CN = voice.b.example.test")
-                || stdout.contains("CN=voice.b.example.test"),
-            "{stdout}"
-        );
-        assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
-        let served = x509_parser::pem::parse_x509_pem(
-            stdout[stdout.find("-----BEGIN").unwrap()..].as_bytes(),
+        let seen = openssl_support::s_client_async(
+            address,
+            openssl_support::SClientOptions {
+                servername: Some("voice.b.example.test".into()),
+                ca_file: Some(openssl_support::ca_file(dir.path(), "b")),
+                extra: Vec::new(),
+            },
         )
-        .unwrap()
-        .1;
-        assert_eq!(served_names(&served.contents), vec!["voice.b.example.test"]);
+        .await;
+        assert!(seen.negotiated("TLSv1.3"), "{seen:?}");
+        assert!(seen.subject_has_cn("voice.b.example.test"), "{seen:?}");
+        assert!(seen.verified(), "{seen:?}");
+        let served = seen.first_certificate_der().expect("a certificate printed");
+        assert_eq!(served_names(&served), vec!["voice.b.example.test"]);
     })
     .await
     .expect("test timed out");

@@ -2,6 +2,9 @@
 //! agreement with OpenSSL on fingerprints. Skipped with a printed reason when
 //! the `openssl` binary is missing.
 
+mod openssl_support;
+
+use openssl_support::have_openssl;
 use rustls::pki_types::ServerName;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,14 +30,6 @@ fn openssl(dir: &Path, args: &[&str]) -> Option<String> {
         String::from_utf8_lossy(&output.stderr)
     );
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn have_openssl() -> bool {
-    let found = Command::new("openssl").arg("version").output().is_ok();
-    if !found {
-        println!("SKIPPED: the openssl binary is not installed");
-    }
-    found
 }
 
 /// An RSA certificate and PKCS#8 key for rsa.example.test, made by OpenSSL.

@@ -137,12 +137,32 @@ impl Config {
             }
             for (i, l) in rc.listeners.iter().enumerate() {
                 let at = format!("{role}.listeners[{i}]");
-                if l.secure && !matches!(l.protocol.0, Protocol::Ws | Protocol::Wss) {
+                if l.secure && l.protocol.0 == Protocol::Udp {
                     push(
                         format!("{at}.secure"),
-                        format!("secure = true is not supported for {}", l.protocol.0),
-                        "use protocol = \"wss\" for TLS, or remove `secure`",
+                        "secure = true is not supported for udp: DTLS is not offered".into(),
+                        "remove `secure`: UDP clients encrypt with the protocol's per-message encryption \
+                         (establish encryption, then send with encrypt = true); for TLS use protocol = \"tls\" \
+                         (TCP) or \"wss\" (WebSocket)",
                     );
+                }
+                let udp = l.protocol.0 == Protocol::Udp;
+                if !l.needs_tls() && !(udp && l.secure) {
+                    if let Some(key) = l.tls_keys_set().first() {
+                        let fix = if udp {
+                            "remove the TLS keys: UDP has no TLS (clients use the per-message encryption)"
+                        } else {
+                            "set `secure = true` (tcp becomes tls://, ws becomes wss://), or remove the TLS keys"
+                        };
+                        push(
+                            format!("{at}.{key}"),
+                            format!(
+                                "`{key}` is a TLS setting, but this {} listener has no TLS: it would be ignored",
+                                l.protocol.0
+                            ),
+                            fix,
+                        );
+                    }
                 }
                 if let Some(path) = &l.path {
                     if !path.starts_with('/') {
@@ -561,6 +581,50 @@ port = 1
             assert!(!p.problem.fix.is_empty());
             assert!(p.to_string().contains("fix:"));
         }
+    }
+
+    #[test]
+    fn secure_tcp_is_tls_and_secure_udp_or_stray_tls_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "\
+[[name.listeners]]
+protocol = \"tcp\"
+secure = true
+skip_without_certificate = true
+
+[[name.listeners]]
+protocol = \"udp\"
+secure = true
+
+[[name.listeners]]
+protocol = \"tcp\"
+port = 4533
+cipher_list = \"DEFAULT\"
+";
+        let found = match check_str(text, dir.path()) {
+            Err(ConfigError::Invalid(found)) => found,
+            other => panic!("{other:?}"),
+        };
+        let paths: Vec<(Option<usize>, &str)> = found
+            .iter()
+            .map(|p| (p.line, p.problem.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                (Some(8), "name.listeners[1].secure"),
+                (Some(13), "name.listeners[2].cipher_list")
+            ],
+            "{found:?}"
+        );
+        assert!(found[0].problem.message.contains("DTLS is not offered"));
+        assert!(found[1].problem.fix.contains("secure = true"));
+        let config = check_str(
+            "[[name.listeners]]\nprotocol = \"tcp\"\nsecure = true\nskip_without_certificate = true\n",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(config.name.listeners[0].effective_protocol(), Protocol::Tls);
     }
 
     #[test]

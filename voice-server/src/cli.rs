@@ -52,7 +52,8 @@ pub enum Command {
         #[arg(long, default_value_t = 365)]
         days: u32,
     },
-    /// Diagnoses a server URL (e.g. wss://host:19093): DNS, TCP, TLS, certificate.
+    /// Diagnoses a server URL (e.g. wss://host:19093/NameServer or tls://host:14533): DNS,
+    /// TCP, TLS, certificate, WebSocket upgrade (ws/wss), protocol greeting.
     Doctor {
         /// The URL to check.
         url: String,
@@ -225,9 +226,7 @@ fn gen_cert(
 }
 
 fn doctor(url: String, ca_files: Vec<PathBuf>, pins: Vec<String>) -> ExitCode {
-    use transport::runtime::tls::{
-        diagnose_with_greeting, parse_fingerprint, protocol_greeting, ClientTlsConfig,
-    };
+    use transport::runtime::tls::{diagnose_voice, parse_fingerprint, ClientTlsConfig};
     let mut trust = ClientTlsConfig {
         extra_ca_files: ca_files,
         ..ClientTlsConfig::default()
@@ -251,7 +250,7 @@ fn doctor(url: String, ca_files: Vec<PathBuf>, pins: Vec<String>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let checks = runtime.block_on(diagnose_with_greeting(&url, &trust, protocol_greeting));
+    let checks = runtime.block_on(diagnose_voice(&url, &trust));
     let mut ok = true;
     for check in &checks {
         println!("{check}");

@@ -15,20 +15,25 @@ use transport::Protocol;
 /// The embedded default configuration used by `voice-server run` without `--config`.
 pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
-/// Photon's default ports: (role, protocol, port).
+/// Photon's default ports: (role, protocol, port), plus this project's
+/// TLS-over-TCP (`tls://`) ports, 10000 above the TCP ones (Photon has no
+/// TLS-over-TCP listener).
 pub const PHOTON_PORTS: &[(Role, Protocol, u16)] = &[
     (Role::Name, Protocol::Udp, 5058),
     (Role::Name, Protocol::Tcp, 4533),
     (Role::Name, Protocol::Ws, 9093),
     (Role::Name, Protocol::Wss, 19093),
+    (Role::Name, Protocol::Tls, 14533),
     (Role::Master, Protocol::Udp, 5055),
     (Role::Master, Protocol::Tcp, 4530),
     (Role::Master, Protocol::Ws, 9090),
     (Role::Master, Protocol::Wss, 19090),
+    (Role::Master, Protocol::Tls, 14530),
     (Role::Game, Protocol::Udp, 5056),
     (Role::Game, Protocol::Tcp, 4531),
     (Role::Game, Protocol::Ws, 9091),
     (Role::Game, Protocol::Wss, 19091),
+    (Role::Game, Protocol::Tls, 14531),
 ];
 
 /// Photon's default port of a role and protocol.
@@ -132,7 +137,9 @@ pub struct RoleConfig {
     /// public name or address for clients on other machines.
     #[serde(default = "default_public_host")]
     pub public_host: String,
-    /// Listeners. Defaults to UDP, TCP, WS and WSS on Photon's ports of the role.
+    /// Listeners. Defaults to UDP, TCP, WS and WSS on Photon's ports of the role,
+    /// and TLS over TCP on 14533 (name), 14530 (master), 14531 (game); WSS and
+    /// TLS only when `certs/server.pem` exists.
     #[serde(default)]
     pub listeners: Vec<ListenerSpec>,
 }
@@ -142,10 +149,18 @@ fn default_public_host() -> String {
 }
 
 impl RoleConfig {
-    /// UDP, TCP, WS and WSS listeners on Photon's ports, binding 0.0.0.0; the WSS
-    /// listener is skipped when its certificate is missing.
+    /// UDP, TCP, WS and WSS listeners on Photon's ports and a TLS-over-TCP one
+    /// (14533, 14530, 14531), binding 0.0.0.0; the WSS and TLS listeners are
+    /// skipped when their certificate is missing.
     pub fn photon_default(role: Role) -> Self {
-        let listeners = [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss]
+        let all = [
+            Protocol::Udp,
+            Protocol::Tcp,
+            Protocol::Ws,
+            Protocol::Wss,
+            Protocol::Tls,
+        ];
+        let listeners = all
             .into_iter()
             .map(|protocol| ListenerSpec {
                 protocol: ProtocolName(protocol),
@@ -154,7 +169,7 @@ impl RoleConfig {
                 public_port: None,
                 secure: false,
                 path: None,
-                skip_without_certificate: protocol == Protocol::Wss,
+                skip_without_certificate: protocol.is_secure(),
                 certificate_path: None,
                 certificate: None,
                 key: None,
@@ -174,7 +189,7 @@ impl RoleConfig {
     }
 }
 
-/// A protocol name in the configuration (`udp`, `tcp`, `ws`, `wss`).
+/// A protocol name in the configuration (`udp`, `tcp`, `ws`, `wss`, `tls`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProtocolName(pub Protocol);
 
@@ -191,7 +206,7 @@ impl<'de> Deserialize<'de> for ProtocolName {
             .map(ProtocolName)
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
-                    "unknown protocol {text:?}; use \"udp\", \"tcp\", \"ws\" or \"wss\""
+                    "unknown protocol {text:?}; use \"udp\", \"tcp\", \"ws\", \"wss\" or \"tls\""
                 ))
             })
     }
@@ -201,7 +216,8 @@ impl<'de> Deserialize<'de> for ProtocolName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerSpec {
-    /// `udp`, `tcp`, `ws` or `wss`. Required.
+    /// `udp`, `tcp`, `ws`, `wss` or `tls` (TCP inside TLS, the same as `tcp`
+    /// with `secure = true`). Required.
     pub protocol: ProtocolName,
     /// Address to bind. Defaults to `0.0.0.0` (every interface); `127.0.0.1`
     /// keeps the listener local.
@@ -215,7 +231,10 @@ pub struct ListenerSpec {
     /// forwarding, proxies). Defaults to the bound port.
     #[serde(default)]
     pub public_port: Option<u16>,
-    /// Wrap the stream in TLS (`ws` + `secure = true` is `wss`). Defaults to false.
+    /// Wrap the stream in TLS: `ws` + `secure = true` is `wss`, `tcp` +
+    /// `secure = true` is `tls` (clients connect with `tls://host:port`). Not
+    /// available for `udp` (no DTLS; UDP uses the per-message encryption).
+    /// Defaults to false.
     #[serde(default)]
     pub secure: bool,
     /// WebSocket path. Defaults to the role's (`/NameServer`, `/Master`, `/Game`).
@@ -268,16 +287,40 @@ fn default_bind() -> IpAddr {
 }
 
 impl ListenerSpec {
-    /// The effective protocol (`ws` + `secure` is `wss`).
+    /// The effective protocol (`ws` + `secure` is `wss`, `tcp` + `secure` is
+    /// `tls`; `udp` + `secure` stays `udp` and is refused by validation).
     pub fn effective_protocol(&self) -> Protocol {
         match (self.protocol.0, self.secure) {
-            (Protocol::Ws, true) => Protocol::Wss,
+            (p @ (Protocol::Ws | Protocol::Tcp), true) => p.with_tls(),
             (p, _) => p,
         }
     }
-    /// True if TLS is needed.
+    /// True if TLS is needed (`wss`, or `tls` = TCP inside TLS).
     pub fn needs_tls(&self) -> bool {
-        self.effective_protocol() == Protocol::Wss
+        self.effective_protocol().is_secure()
+    }
+
+    /// The TLS-only keys this listener sets (`certificate_path`, `cipher_list`,
+    /// `skip_without_certificate`...), in file order: on a listener without TLS
+    /// they would be ignored, which validation reports.
+    pub fn tls_keys_set(&self) -> Vec<&'static str> {
+        let keys = [
+            ("skip_without_certificate", self.skip_without_certificate),
+            ("certificate_path", self.certificate_path.is_some()),
+            ("certificate", self.certificate.is_some()),
+            ("key", self.key.is_some()),
+            ("password", self.password.is_some()),
+            ("root_certificates", self.root_certificates.is_some()),
+            ("min_protocol_version", self.min_protocol_version.is_some()),
+            ("max_protocol_version", self.max_protocol_version.is_some()),
+            ("cipher_list", self.cipher_list.is_some()),
+            ("certificates", self.certificates.is_some()),
+            ("default_domain", self.default_domain.is_some()),
+        ];
+        keys.into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(key, _)| key)
+            .collect()
     }
 
     /// The TLS keys as transport's settings (defaults for absent keys).
@@ -593,7 +636,13 @@ mod tests {
         for role in [Role::Name, Role::Master, Role::Game] {
             let rc = config.role(role);
             assert_eq!(rc.public_host, "127.0.0.1");
-            for protocol in [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss] {
+            for protocol in [
+                Protocol::Udp,
+                Protocol::Tcp,
+                Protocol::Ws,
+                Protocol::Wss,
+                Protocol::Tls,
+            ] {
                 let l = rc
                     .listeners
                     .iter()
@@ -601,7 +650,7 @@ mod tests {
                     .unwrap();
                 assert_eq!(l.port, default_port(role, protocol), "{role} {protocol}");
                 assert_eq!(l.address, IpAddr::from([0, 0, 0, 0]));
-                assert_eq!(l.skip_without_certificate, protocol == Protocol::Wss);
+                assert_eq!(l.skip_without_certificate, protocol.is_secure());
             }
         }
         assert_eq!(config.token.lifetime_secs, 3600);
@@ -619,6 +668,8 @@ mod tests {
         assert_eq!(default_port(Role::Master, Protocol::Wss), 19090);
         assert_eq!(default_port(Role::Game, Protocol::Tcp), 4531);
         assert_eq!(default_port(Role::Game, Protocol::Ws), 9091);
+        assert_eq!(default_port(Role::Name, Protocol::Tls), 14533);
+        assert_eq!(default_port(Role::Master, Protocol::Tls), 14530);
     }
 
     #[test]

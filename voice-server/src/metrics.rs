@@ -17,7 +17,13 @@ use std::sync::Arc;
 use transport::Protocol;
 
 const ROLES: [Role; 3] = [Role::Name, Role::Master, Role::Game];
-const PROTOCOLS: [Protocol; 4] = [Protocol::Udp, Protocol::Tcp, Protocol::Ws, Protocol::Wss];
+const PROTOCOLS: [Protocol; 5] = [
+    Protocol::Udp,
+    Protocol::Tcp,
+    Protocol::Ws,
+    Protocol::Wss,
+    Protocol::Tls,
+];
 
 fn role_index(role: Role) -> usize {
     match role {
@@ -33,13 +39,14 @@ fn protocol_index(protocol: Protocol) -> usize {
         Protocol::Tcp => 1,
         Protocol::Ws => 2,
         Protocol::Wss => 3,
+        Protocol::Tls => 4,
     }
 }
 
 /// Every counter and gauge of one process. Shared as `Arc<Metrics>`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    peers: [[AtomicI64; 4]; 3],
+    peers: [[AtomicI64; 5]; 3],
     /// Rooms on the game server (gauge).
     pub rooms: AtomicI64,
     /// Messages received (all roles).

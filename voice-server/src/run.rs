@@ -226,7 +226,7 @@ async fn bind_role(
         if spec.needs_tls() {
             let file = spec.certificate_file(&options.config_dir);
             if spec.skip_without_certificate && spec.certificates.is_none() && !file.exists() {
-                tracing::info!(%role, port = spec.port, "WSS listener disabled: {} not found; run `voice-server gen-cert` to create a development certificate", file.display());
+                tracing::info!(%role, port = spec.port, "{} listener disabled: {} not found; run `voice-server gen-cert` to create a development certificate", protocol.scheme().to_uppercase(), file.display());
                 continue;
             }
             let tls_error = |message: String| StartError::Tls {
@@ -236,9 +236,14 @@ async fn bind_role(
                 message,
             };
             let settings = spec.tls_settings().map_err(tls_error)?;
-            let loaded = load_server_config(&settings, &options.config_dir, &["http/1.1"])
+            // ALPN: browsers offer http/1.1 for wss://; tls:// clients offer ours.
+            let alpn = match protocol {
+                Protocol::Tls => transport::runtime::tls::TLS_TCP_ALPN,
+                _ => "http/1.1",
+            };
+            let loaded = load_server_config(&settings, &options.config_dir, &[alpn])
                 .map_err(|e| tls_error(e.to_string()))?;
-            tracing::info!(%role, port = spec.port, "TLS: {}", loaded.report);
+            tracing::info!(%role, %protocol, port = spec.port, "TLS: {}", loaded.report);
             tls = Some(loaded.config);
         }
         let path = match protocol {

@@ -22,13 +22,15 @@ use tokio::time::Instant;
 use transport::runtime::ClientConfig;
 use transport::Protocol;
 
-/// Photon's default name server port for a protocol.
+/// Photon's default name server port for a protocol (14533 for `tls://`, this
+/// project's TLS-over-TCP port).
 pub fn default_name_port(protocol: Protocol) -> u16 {
     match protocol {
         Protocol::Udp => 5058,
         Protocol::Tcp => 4533,
         Protocol::Ws => 9093,
         Protocol::Wss => 19093,
+        Protocol::Tls => 14533,
     }
 }
 

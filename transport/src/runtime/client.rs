@@ -1,7 +1,7 @@
 //! The client: one connection chosen by URL, driven by one task.
 //!
 //! [`Client::connect`] resolves the host, opens the link (UDP socket, TCP stream,
-//! WebSocket upgrade, TLS for WSS), runs the protocol handshake and returns once
+//! WebSocket upgrade, TLS for WSS and `tls://`), runs the protocol handshake and returns once
 //! `Connected` happened; `Connected` is also the first event on [`ClientEvents`].
 //! Afterwards one driver task (see `client_driver`) feeds the [`Connection`],
 //! writes its transmits, re-arms its timer and forwards its events. Nothing in
@@ -30,7 +30,8 @@ use tokio::sync::{mpsc, oneshot};
 pub struct ClientConfig {
     /// Protocol settings. Defaults to [`TransportConfig::default`].
     pub transport: Arc<TransportConfig>,
-    /// TLS trust for `wss://`. Defaults to the system roots.
+    /// TLS trust for `wss://` and `tls://` (system roots, extra CA files or PEM,
+    /// pinned SHA-256 fingerprints). Defaults to the system roots.
     pub tls: ClientTlsConfig,
     /// How long connecting (resolve, TCP, TLS, WebSocket upgrade, handshake) may take.
     /// Defaults to 5 s.
@@ -51,8 +52,8 @@ impl Default for ClientConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
-    /// The address is not a `udp|tcp|ws|wss://host:port[/path]` URL.
-    #[error("invalid server address {url:?}: {reason}; use udp://host:port, tcp://host:port, ws://host:port/path or wss://host:port/path")]
+    /// The address is not a `udp|tcp|tls|ws|wss://host:port[/path]` URL.
+    #[error("invalid server address {url:?}: {reason}; use udp://host:port, tcp://host:port, tls://host:port, ws://host:port/path or wss://host:port/path")]
     InvalidUrl {
         /// What was given.
         url: String,
@@ -68,7 +69,7 @@ pub enum ConnectError {
         source: std::io::Error,
     },
     /// Nothing listens there (TCP refused or ICMP port unreachable).
-    #[error("connection to {address} refused: nothing listens on that port; check the port (defaults: name server udp 5058, tcp 4533, ws 9093, wss 19093) and that the server runs")]
+    #[error("connection to {address} refused: nothing listens on that port; check the port (defaults: name server udp 5058, tcp 4533, ws 9093, wss 19093, tls 14533) and that the server runs")]
     Refused {
         /// The address tried.
         address: SocketAddr,
@@ -228,7 +229,7 @@ impl Client {
     /// Queues a message.
     ///
     /// Checked here, at once: connected, size, channel, and that `encrypt` is
-    /// possible (keys agreed, or WSS). The driver sends it on its next turn.
+    /// possible (keys agreed, or WSS/TLS). The driver sends it on its next turn.
     pub fn send(&self, payload: Bytes, options: SendOptions) -> Result<(), SendError> {
         let shared = &self.shared;
         if !shared.connected.load(Ordering::Acquire) {
@@ -256,7 +257,7 @@ impl Client {
                 mpsc::error::TrySendError::Closed(_) => SendError::NotConnected,
             })
     }
-    /// Starts the key exchange (no-op success over WSS).
+    /// Starts the key exchange (no-op success over WSS and TLS).
     pub fn establish_encryption(&self) {
         self.shared.establish.store(true, Ordering::Release);
         self.shared.wake.notify_one();
@@ -328,7 +329,7 @@ async fn connect_to(
             socket.connect(address).await.map_err(io_error)?;
             ClientLink::udp(socket)
         }
-        Protocol::Tcp | Protocol::Ws | Protocol::Wss => {
+        Protocol::Tcp | Protocol::Ws | Protocol::Wss | Protocol::Tls => {
             let tcp = match TcpStream::connect(address).await {
                 Ok(tcp) => tcp,
                 Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
@@ -344,11 +345,6 @@ async fn connect_to(
                 }
             };
             let stream = match url.protocol {
-                Protocol::Tcp => {
-                    let (tcp, seen) = FirstBytes::new(tcp);
-                    first_bytes = Some(seen);
-                    StreamLink::Framed(Box::new(tcp))
-                }
                 Protocol::Ws => {
                     let (tcp, seen) = FirstBytes::new(tcp);
                     let result = ws::connect(Box::new(tcp), &url.to_string(), frame_limit).await;
@@ -357,24 +353,38 @@ async fn connect_to(
                     })?;
                     StreamLink::WebSocket(socket)
                 }
-                _ => {
-                    let tls_config = super::tls::client_config(&config.tls)?;
-                    let name = rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(
-                        |error| ConnectError::InvalidUrl {
-                            url: url.to_string(),
-                            reason: format!("bad TLS server name: {error}"),
-                        },
-                    )?;
-                    let tls = tokio_rustls::TlsConnector::from(tls_config)
-                        .connect(name, tcp)
-                        .await
-                        .map_err(|error| {
-                            super::tls::classify_client_error(&error, &url.host, url.port)
-                        })?;
+                Protocol::Wss => {
+                    let tls = super::tls::connect_stream(
+                        &config.tls,
+                        url.protocol,
+                        &url.host,
+                        url.port,
+                        // As browsers do: a tls:// port refuses it by ALPN, with a clear error.
+                        &["http/1.1"],
+                        tcp,
+                    )
+                    .await?;
                     let socket = ws::connect(Box::new(tls), &url.to_string(), frame_limit)
                         .await
                         .map_err(ws_error)?;
                     StreamLink::WebSocket(socket)
+                }
+                Protocol::Tls => {
+                    let tls = super::tls::connect_stream(
+                        &config.tls,
+                        url.protocol,
+                        &url.host,
+                        url.port,
+                        &[super::tls::TLS_TCP_ALPN],
+                        tcp,
+                    )
+                    .await?;
+                    StreamLink::Framed(Box::new(tls))
+                }
+                _ => {
+                    let (tcp, seen) = FirstBytes::new(tcp);
+                    first_bytes = Some(seen);
+                    StreamLink::Framed(Box::new(tcp))
                 }
             };
             let (inbound_tx, inbound) = mpsc::channel(256);
@@ -420,7 +430,7 @@ async fn connect_to(
 }
 
 /// What the first bytes of a failed plain connection say about the port: TLS
-/// (use wss://) or HTTP (a web or WebSocket port).
+/// (use wss:// or tls://) or HTTP (a web or WebSocket port).
 fn plain_to_tls(
     url: &ServerUrl,
     address: SocketAddr,
@@ -432,6 +442,7 @@ fn plain_to_tls(
             super::tls::TlsError::PlainClientToTlsPort {
                 host: url.host.clone(),
                 port: url.port,
+                scheme: url.protocol,
             },
         ));
     }

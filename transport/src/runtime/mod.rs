@@ -1,16 +1,18 @@
 //! tokio drivers around the sans-IO core (feature `tokio`).
 //!
-//! - [`Client`]: one connection, chosen by URL (`udp://`, `tcp://`, `ws://`,
-//!   `wss://host:port/path`), events as an async stream or polled without blocking.
+//! - [`Client`]: one connection, chosen by URL (`udp://`, `tcp://`, `tls://`,
+//!   `ws://`, `wss://host:port/path`), events as an async stream or polled
+//!   without blocking.
 //! - [`Server`]: one sans-IO [`Endpoint`](crate::Endpoint) fed by any number of
 //!   listeners of any protocol; the application's [`ServerHandler`] runs inside the
 //!   driver task, so relaying a message costs no channel hop. [`ChannelHandler`]
 //!   is a ready-made handler for applications that prefer events as a stream.
-//! - [`tls`]: certificates, rustls configurations and errors that say what to do.
+//! - [`tls`]: certificates, rustls configurations and errors that say what to do
+//!   (for `wss://` and `tls://`).
 //!
 //! Links: UDP uses one socket per endpoint with batched I/O (`quinn-udp`); TCP
-//! carries frames prefixed by a `u32` big-endian length; WS/WSS carry one binary
-//! WebSocket message per frame.
+//! carries frames prefixed by a `u32` big-endian length, and TLS (`tls://`) the
+//! same frames inside TLS; WS/WSS carry one binary WebSocket message per frame.
 //!
 //! # Tasks
 //! - Client: one driver task per connection (plus, for streams, one reader and

@@ -1,7 +1,7 @@
 //! The server: one sans-IO [`Endpoint`] behind any number of listeners.
 //!
 //! [`Server::bind`] opens every listener; [`Server::run`] starts one task per
-//! stream listener (accept, TLS, WebSocket upgrade) and runs the driver loop
+//! stream listener (accept, TLS for WSS and `tls://`, WebSocket upgrade) and runs the driver loop
 //! (see `server_driver`) in the calling task: UDP is received there in batches,
 //! stream frames arrive from one reader task per stream over a bounded channel,
 //! and the application's [`ServerHandler`] is called right there, so it can
@@ -28,7 +28,10 @@ pub struct ListenerConfig {
     pub address: SocketAddr,
     /// WebSocket path accepted (e.g. `/Master`); `None` accepts any path.
     pub path: Option<String>,
-    /// TLS for WSS (and for TLS-wrapped TCP). Required for `Protocol::Wss`.
+    /// TLS for WSS and TLS-over-TCP. Required for `Protocol::Wss` and
+    /// `Protocol::Tls` (announce [`TLS_TCP_ALPN`](super::tls::TLS_TCP_ALPN) for
+    /// `Tls`). A `Tcp` or `Ws` listener given `tls` serves `Tls` or `Wss` (and is
+    /// reported so by [`Server::local_addresses`]); ignored for UDP.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
@@ -111,8 +114,8 @@ pub struct Server {
 impl Server {
     /// Binds every listener (port 0 picks a free port).
     ///
-    /// Errors: an address in use or not available, or a `Wss` listener without
-    /// `tls` (`InvalidInput`, naming the fix).
+    /// Errors: an address in use or not available, or a `Wss` or `Tls` listener
+    /// without `tls` (`InvalidInput`, naming the fix).
     pub async fn bind(
         listeners: Vec<ListenerConfig>,
         endpoint: EndpointConfig,
@@ -136,11 +139,17 @@ impl Server {
                     bound.push(BoundListener::Udp(io));
                 }
                 protocol => {
-                    if protocol == Protocol::Wss && listener.tls.is_none() {
+                    // TLS given to a plain stream listener makes it the secure one.
+                    let protocol = if listener.tls.is_some() {
+                        protocol.with_tls()
+                    } else {
+                        protocol
+                    };
+                    if protocol.is_secure() && listener.tls.is_none() {
                         return Err(std::io::Error::new(
                             std::io::ErrorKind::InvalidInput,
                             format!(
-                                "the wss listener on {} has no TLS configuration; set ListenerConfig::tls \
+                                "the {protocol} listener on {} has no TLS configuration; set ListenerConfig::tls \
                                  (see transport::runtime::tls for loading or generating a certificate)",
                                 listener.address
                             ),

@@ -484,7 +484,7 @@ async fn accept_loop(
         let path = path.clone();
         let accepted = accepted.clone();
         tokio::spawn(async move {
-            let opening = open_stream(protocol, tcp, acceptor, path.as_deref(), frame_limit);
+            let opening = open_stream(protocol, tcp, acceptor, path.as_deref(), frame_limit, from);
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, opening).await {
                 Ok(Ok(link)) => {
                     let _ = accepted
@@ -508,17 +508,23 @@ async fn open_stream(
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     path: Option<&str>,
     frame_limit: usize,
+    from: SocketAddr,
 ) -> Result<StreamLink, String> {
-    if protocol == Protocol::Ws && acceptor.is_none() {
-        refuse_non_http(&tcp, path).await?;
+    if acceptor.is_none() {
+        match protocol {
+            Protocol::Ws => refuse_non_http(&tcp, path).await?,
+            Protocol::Tcp => refuse_tls(&tcp, from).await?,
+            _ => {}
+        }
     }
     let io: super::stream::BoxedIo = match acceptor {
-        Some(acceptor) => Box::new(
-            acceptor
-                .accept(tcp)
-                .await
-                .map_err(|e| format!("TLS handshake failed: {e}"))?,
-        ),
+        Some(acceptor) => Box::new(acceptor.accept(tcp).await.map_err(|e| {
+            let line =
+                super::tls::describe_server_handshake_error_for(&e, protocol, &from.to_string());
+            // One line per failed handshake naming the problem (the listener keeps serving).
+            tracing::info!(%protocol, "{line}");
+            format!("TLS handshake failed: {e}")
+        })?),
         None => Box::new(tcp),
     };
     match protocol {
@@ -527,6 +533,23 @@ async fn open_stream(
         )),
         _ => Ok(StreamLink::Framed(io)),
     }
+}
+
+/// On a plain TCP port, refuses a TLS client (`tls://` or `wss://` by mistake)
+/// with one log line saying so, instead of a "frame too long" later. Waits for
+/// the client's first bytes (a TCP client speaks first).
+async fn refuse_tls(tcp: &tokio::net::TcpStream, from: SocketAddr) -> Result<(), String> {
+    let mut head = [0u8; 2];
+    let seen = tcp
+        .peek(&mut head)
+        .await
+        .map_err(|e| format!("read error: {e}"))?;
+    if !super::tls::request_looks_like_tls(&head[..seen]) {
+        return Ok(());
+    }
+    let line = super::tls::describe_tls_client_on_plain_port(Protocol::Tcp, &from.to_string());
+    tracing::info!(protocol = %Protocol::Tcp, "{line}");
+    Err("a TLS client on a plain TCP port".into())
 }
 
 /// On a plain WebSocket port, answers anything that is not an HTTP request (a

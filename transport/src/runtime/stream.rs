@@ -1,6 +1,6 @@
-//! Stream links (TCP, WS, WSS): length-prefixed framing for TCP, binary messages
-//! for WebSocket, and the per-stream reader and writer tasks shared by the client
-//! and the server drivers.
+//! Stream links (TCP, TLS, WS, WSS): length-prefixed framing for TCP and TLS,
+//! binary messages for WebSocket, and the per-stream reader and writer tasks
+//! shared by the client and the server drivers.
 //!
 //! TCP frame: `u32` big-endian length, then that many bytes. A length above the
 //! cap (largest message plus [`FRAME_HEADER_ALLOWANCE`]) closes the stream with a
@@ -224,6 +224,14 @@ impl FrameArena {
     }
 }
 
+/// True if a framed stream starts like an HTTP request (e.g. a WebSocket
+/// upgrade sent to a `tcp://` or `tls://` port).
+fn looks_like_http(buf: &[u8]) -> bool {
+    [&b"GET "[..], b"POST", b"HEAD", b"PUT ", b"OPTI"]
+        .iter()
+        .any(|method| buf.starts_with(method))
+}
+
 /// Appends one length-prefixed frame to `out`.
 pub fn encode_frame(payload: &[u8], out: &mut BytesMut) {
     out.reserve(4 + payload.len());
@@ -328,6 +336,14 @@ async fn read_framed(
                 continue;
             }
             Ok(None) => {}
+            Err(error) if looks_like_http(&buf) => {
+                tracing::warn!(
+                    stream,
+                    "closing stream: the peer sent an HTTP request on this tcp:// or tls:// port \
+                     (a ws:// or wss:// client?); WebSocket clients must use the server's ws/wss port"
+                );
+                break format!("{error}: an HTTP request where frames were expected");
+            }
             Err(error) => {
                 tracing::warn!(stream, %error, "closing stream: bad frame");
                 break error.to_string();

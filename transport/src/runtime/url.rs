@@ -1,5 +1,5 @@
 //! Server addresses as URLs: `udp://host:port`, `tcp://host:port`,
-//! `ws://host:port/path`, `wss://host:port/path`.
+//! `tls://host:port` (TCP inside TLS), `ws://host:port/path`, `wss://host:port/path`.
 
 use crate::types::Protocol;
 use std::fmt;
@@ -13,7 +13,7 @@ pub struct ServerUrl {
     pub host: String,
     /// Port (required: there is no default port per scheme).
     pub port: u16,
-    /// Path for WebSocket (`/` when none was given); empty for UDP and TCP.
+    /// Path for WebSocket (`/` when none was given); empty for UDP, TCP and TLS.
     pub path: String,
 }
 
@@ -65,8 +65,10 @@ impl ServerUrl {
         let path = match protocol {
             Protocol::Ws | Protocol::Wss if path.is_empty() => "/".to_string(),
             Protocol::Ws | Protocol::Wss => path.to_string(),
-            Protocol::Udp | Protocol::Tcp if path.is_empty() || path == "/" => String::new(),
-            Protocol::Udp | Protocol::Tcp => {
+            Protocol::Udp | Protocol::Tcp | Protocol::Tls if path.is_empty() || path == "/" => {
+                String::new()
+            }
+            Protocol::Udp | Protocol::Tcp | Protocol::Tls => {
                 return Err(format!(
                     "a path ({path}) is only meaningful for ws:// and wss://"
                 ));
@@ -140,6 +142,13 @@ mod tests {
                 "/Game?x=1",
             ),
             ("udp://[::1]:5055", Protocol::Udp, "::1", 5055, ""),
+            (
+                "tls://voice.example.test:14533",
+                Protocol::Tls,
+                "voice.example.test",
+                14533,
+                "",
+            ),
         ];
         for (text, protocol, host, port, path) in cases {
             let url = ServerUrl::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
@@ -162,6 +171,7 @@ mod tests {
             ("udp://::1:5055", "brackets"),
             ("udp://[::1:5055", "unclosed"),
             ("tcp://host:1/Master", "only meaningful"),
+            ("tls://host:1/Master", "only meaningful"),
             ("ws://user@host:1/", "not supported"),
         ];
         for (text, expected) in cases {
@@ -176,6 +186,7 @@ mod tests {
             "udp://127.0.0.1:5058",
             "wss://[::1]:19093/Game",
             "ws://h:1/",
+            "tls://[::1]:14533",
         ] {
             assert_eq!(ServerUrl::parse(text).unwrap().to_string(), text);
         }

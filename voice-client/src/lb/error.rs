@@ -21,8 +21,8 @@ pub enum LbError {
         /// The transport's error text.
         reason: String,
     },
-    /// A server address is not a `udp|tcp|ws|wss://host:port[/path]` URL.
-    #[error("invalid server address {0:?}: use udp://host:port, tcp://host:port, ws://host:port/path or wss://host:port/path")]
+    /// A server address is not a `udp|tcp|tls|ws|wss://host:port[/path]` URL.
+    #[error("invalid server address {0:?}: use udp://host:port, tcp://host:port, tls://host:port, ws://host:port/path or wss://host:port/path")]
     InvalidAddress(String),
     /// The server answered an operation with an error code.
     #[error("{operation} failed: {code_name} ({code}): {message}")]

@@ -51,7 +51,7 @@ pub enum Action {
         connection: ConnectionId,
         /// Which server.
         server: ServerKind,
-        /// The address (`udp|tcp|ws|wss://host:port[/path]`).
+        /// The address (`udp|tcp|tls|ws|wss://host:port[/path]`).
         url: String,
     },
     /// Start the key exchange on the connection (`Client::establish_encryption`).

@@ -58,7 +58,7 @@ impl LoadBalancingCore {
             .conn_protocol()
             .is_some_and(|protocol| protocol.is_secure())
         {
-            // TLS already protects everything: no key exchange over WSS.
+            // TLS already protects everything: no key exchange over WSS or TLS.
             conn.phase = ConnPhase::Ready;
             self.conn = Some(conn);
             self.on_ready(now);

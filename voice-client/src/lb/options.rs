@@ -12,8 +12,9 @@ use super::room::Properties;
 /// Settings of a [`LoadBalancingCore`](super::LoadBalancingCore) (Photon's `AppSettings`).
 #[derive(Debug, Clone)]
 pub struct LbConfig {
-    /// The name server's URL, e.g. `udp://127.0.0.1:5058`, `ws://host:9093/NameServer`
-    /// or `wss://host:19093/NameServer`. The protocol chosen here is used for
+    /// The name server's URL, e.g. `udp://127.0.0.1:5058`, `ws://host:9093/NameServer`,
+    /// `wss://host:19093/NameServer` or `tls://host:14533` (TCP inside TLS; trust
+    /// comes from the transport `ClientConfig::tls`, as for wss). The protocol chosen here is used for
     /// every server: the name server returns master addresses for it.
     pub name_server: String,
     /// Application id. Required.

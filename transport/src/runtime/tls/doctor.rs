@@ -1,18 +1,21 @@
-//! `voice-server doctor wss://host:port/path`: step-by-step connection checks
-//! that say where a `wss://` (or `ws://`) connection fails and why.
+//! `voice-server doctor wss://host:port/path` (or `tls://host:port`):
+//! step-by-step connection checks that say where a `wss://`, `tls://` (or
+//! plain `ws://`, `tcp://`) connection fails and why.
 //!
-//! Steps: URL, name resolution, TCP connect, TLS handshake (version, suite),
-//! certificate (subject, names, expiry, name match), WebSocket upgrade. The
-//! protocol greeting is not checked here: [`diagnose`] stops after the upgrade;
-//! [`diagnose_with_greeting`] hands the upgraded stream to a caller-supplied
-//! step (the extension point for the protocol handshake).
+//! Steps: URL, name resolution, TCP connect, TLS handshake (version, suite,
+//! ALPN), certificate (subject, names, expiry, name match), WebSocket upgrade
+//! (ws/wss only), protocol greeting. [`diagnose`] stops before the greeting;
+//! [`diagnose_with_greeting`] hands an upgraded WebSocket to a caller-supplied
+//! step (and runs the built-in framed greeting for `tls://` and `tcp://`);
+//! [`diagnose_voice`] runs every step with this crate's greeting.
 
 use super::client::{client_config, InspectOnlyVerifier};
 use super::{
-    certificate_fingerprint_sha256, certificate_names, classify_client_error, format_fingerprint,
-    format_unix_time, name_matches, provider, response_looks_like_tls, unix_now, ClientTlsConfig,
-    TlsError,
+    certificate_fingerprint_sha256, certificate_names, classify_client_error_for,
+    format_fingerprint, format_unix_time, name_matches, provider, response_looks_like_tls,
+    unix_now, ClientTlsConfig, TlsError, TLS_TCP_ALPN,
 };
+use crate::types::Protocol;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -71,12 +74,41 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> DoctorIo for T {}
 /// The upgraded WebSocket handed to the greeting step of [`diagnose_with_greeting`].
 pub type DoctorStream = tokio_tungstenite::WebSocketStream<Box<dyn DoctorIo>>;
 
-/// Runs the connection checks against `url` (`wss://host[:port][/path]`, or
-/// `ws://` for a plain listener) with the client trust `tls`, stopping at the
-/// first failing step, and after the WebSocket upgrade (the protocol greeting is
-/// not checked; see [`diagnose_with_greeting`]). Each step waits at most 5 s.
+/// Runs the connection checks against `url` (`wss://host[:port][/path]` or
+/// `tls://host[:port]`, or `ws://` / `tcp://` for a plain listener) with the
+/// client trust `tls`, stopping at the first failing step, and before the
+/// protocol greeting (see [`diagnose_with_greeting`], [`diagnose_voice`]). Each
+/// step waits at most 5 s.
 pub async fn diagnose(url: &str, tls: &ClientTlsConfig) -> Vec<DoctorCheck> {
-    diagnose_with_greeting(url, tls, |_stream| async { Vec::new() }).await
+    run(url, tls, |_stream| async { Vec::new() }, false).await
+}
+
+/// Name of the greeting check.
+const GREETING: &str = "protocol greeting";
+
+/// The STREAM_CONNECT frame of the greeting, with `nonce`.
+fn greeting_hello(nonce: u64) -> Vec<u8> {
+    use crate::wire::{packet, PROTOCOL_VERSION};
+    let mut hello = vec![packet::STREAM_CONNECT << 4, PROTOCOL_VERSION];
+    hello.extend_from_slice(&nonce.to_be_bytes());
+    hello.push(2);
+    hello
+}
+
+/// Judges the server's first frame in answer to [`greeting_hello`].
+fn judge_greeting(nonce: u64, bytes: &[u8]) -> DoctorCheck {
+    use crate::wire::packet;
+    let kind = bytes.first().map(|b| b >> 4);
+    let echoed = bytes.get(1..9) == Some(&nonce.to_be_bytes()[..]);
+    match kind {
+        Some(packet::ACCEPT) if echoed && bytes.len() >= 16 => {
+            let connection = u32::from_be_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]);
+            let mtu = u16::from_be_bytes([bytes[13], bytes[14]]);
+            DoctorCheck::pass(GREETING, format!("the server accepted: connection id {connection:#010x}, mtu {mtu}, {} channels", bytes[15]))
+        }
+        Some(packet::REFUSE) if echoed => DoctorCheck::fail(GREETING, format!("the server refused the connection (reason {}: 1 server full, 2 protocol version, 4 bad parameters)", bytes.get(9).copied().unwrap_or(0))),
+        _ => DoctorCheck::fail(GREETING, format!("unexpected answer of {} bytes (first byte {:?}): not this protocol, or another version", bytes.len(), bytes.first())),
+    }
 }
 
 /// The protocol's greeting on an upgraded stream, as a check: sends a
@@ -84,17 +116,12 @@ pub async fn diagnose(url: &str, tls: &ClientTlsConfig) -> Vec<DoctorCheck> {
 /// (a REFUSE is reported with its reason). Pass it to
 /// [`diagnose_with_greeting`] to check a voice server end to end.
 pub async fn protocol_greeting(mut stream: DoctorStream) -> Vec<DoctorCheck> {
-    use crate::wire::{packet, PROTOCOL_VERSION};
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
-    const NAME: &str = "protocol greeting";
     let nonce: u64 = rand::random();
-    let mut hello = vec![packet::STREAM_CONNECT << 4, PROTOCOL_VERSION];
-    hello.extend_from_slice(&nonce.to_be_bytes());
-    hello.push(2);
-    if let Err(error) = stream.send(Message::binary(hello)).await {
+    if let Err(error) = stream.send(Message::binary(greeting_hello(nonce))).await {
         return vec![DoctorCheck::fail(
-            NAME,
+            GREETING,
             format!("could not send the greeting: {error}"),
         )];
     }
@@ -113,28 +140,88 @@ pub async fn protocol_greeting(mut stream: DoctorStream) -> Vec<DoctorCheck> {
     })
     .await;
     let check = match answer {
-        Err(_) => DoctorCheck::fail(NAME, "no answer within 3 s: this port speaks WebSocket but not this protocol; check the port and path"),
-        Ok(Err(reason)) => DoctorCheck::fail(NAME, reason),
-        Ok(Ok(bytes)) => {
-            let kind = bytes.first().map(|b| b >> 4);
-            let echoed = bytes.get(1..9) == Some(&nonce.to_be_bytes()[..]);
-            match kind {
-                Some(packet::ACCEPT) if echoed && bytes.len() >= 16 => {
-                    let connection = u32::from_be_bytes([bytes[9], bytes[10], bytes[11], bytes[12]]);
-                    let mtu = u16::from_be_bytes([bytes[13], bytes[14]]);
-                    DoctorCheck::pass(NAME, format!("the server accepted: connection id {connection:#010x}, mtu {mtu}, {} channels", bytes[15]))
-                }
-                Some(packet::REFUSE) if echoed => DoctorCheck::fail(NAME, format!("the server refused the connection (reason {}: 1 server full, 2 protocol version, 4 bad parameters)", bytes.get(9).copied().unwrap_or(0))),
-                _ => DoctorCheck::fail(NAME, format!("unexpected answer of {} bytes (first byte {:?}): not this protocol, or another version", bytes.len(), bytes.first())),
-            }
-        }
+        Err(_) => DoctorCheck::fail(GREETING, "no answer within 3 s: this port speaks WebSocket but not this protocol; check the port and path"),
+        Ok(Err(reason)) => DoctorCheck::fail(GREETING, reason),
+        Ok(Ok(bytes)) => judge_greeting(nonce, &bytes),
     };
     let _ = stream.close(None).await;
     vec![check]
 }
 
-/// [`diagnose`], then, if the upgrade succeeded, `greeting` runs on the upgraded
-/// stream and its checks are appended (e.g. the protocol's init/handshake).
+/// The greeting on a length-prefixed stream (`tcp://`, or `tls://` after TLS):
+/// one `u32` big-endian length and the STREAM_CONNECT frame out, one frame back.
+/// A TLS record in answer on a plain stream is reported as a TLS port.
+async fn framed_greeting(
+    mut stream: Box<dyn DoctorIo>,
+    target: &Target,
+    checks: &mut Vec<DoctorCheck>,
+) {
+    let nonce: u64 = rand::random();
+    let hello = greeting_hello(nonce);
+    let mut frame = (hello.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&hello);
+    let exchange = async {
+        stream
+            .write_all(&frame)
+            .await
+            .map_err(|e| format!("could not send the greeting: {e}"))?;
+        stream
+            .flush()
+            .await
+            .map_err(|e| format!("could not send the greeting: {e}"))?;
+        let mut header = [0u8; 4];
+        let mut filled = 0;
+        while filled < header.len() {
+            match stream.read(&mut header[filled..]).await {
+                Ok(0) if filled > 0 && response_looks_like_tls(&header[..filled]) => break,
+                Ok(0) => {
+                    return Err("the server closed the connection without answering".to_owned())
+                }
+                Ok(n) => filled += n,
+                Err(e) => return Err(format!("reading the answer failed: {e}")),
+            }
+        }
+        if response_looks_like_tls(&header[..filled]) {
+            return Ok(Err(header));
+        }
+        let length = u32::from_be_bytes(header) as usize;
+        if length > 64 * 1024 {
+            return Err(format!("the answer announces a frame of {length} bytes: this port does not speak this protocol"));
+        }
+        let mut body = vec![0u8; length];
+        stream
+            .read_exact(&mut body)
+            .await
+            .map_err(|e| format!("reading the answer failed: {e}"))?;
+        Ok(Ok(body))
+    };
+    match tokio::time::timeout(Duration::from_secs(3), exchange).await {
+        Err(_) => checks.push(DoctorCheck::fail(GREETING, format!("no answer within 3 s: this port does not speak this protocol; check the port and scheme (the {} listener)", target.protocol))),
+        Ok(Err(reason)) => checks.push(DoctorCheck::fail(GREETING, reason)),
+        Ok(Ok(Err(_tls_record))) => {
+            let err = TlsError::PlainClientToTlsPort {
+                host: target.host.clone(),
+                port: target.port,
+                scheme: target.protocol,
+            };
+            checks.push(DoctorCheck::fail("scheme", err.to_string()));
+        }
+        Ok(Ok(Ok(body))) => checks.push(judge_greeting(nonce, &body)),
+    }
+    let _ = stream.shutdown().await;
+}
+
+/// Every step against `url` (`wss://`, `ws://`, `tls://` or `tcp://`) with the
+/// client trust `tls`, including this crate's protocol greeting: what
+/// `voice-server doctor` prints.
+pub async fn diagnose_voice(url: &str, tls: &ClientTlsConfig) -> Vec<DoctorCheck> {
+    run(url, tls, protocol_greeting, true).await
+}
+
+/// [`diagnose`], then, if the WebSocket upgrade succeeded, `greeting` runs on
+/// the upgraded stream and its checks are appended (e.g. the protocol's
+/// init/handshake). For `tls://` and `tcp://` (no WebSocket) the built-in
+/// framed greeting of this crate's protocol runs instead.
 pub async fn diagnose_with_greeting<F, Fut>(
     url: &str,
     tls: &ClientTlsConfig,
@@ -144,17 +231,33 @@ where
     F: FnOnce(DoctorStream) -> Fut,
     Fut: Future<Output = Vec<DoctorCheck>>,
 {
+    run(url, tls, greeting, true).await
+}
+
+/// The steps; `framed` enables the built-in greeting on `tls://` and `tcp://`.
+async fn run<F, Fut>(
+    url: &str,
+    tls: &ClientTlsConfig,
+    greeting: F,
+    framed: bool,
+) -> Vec<DoctorCheck>
+where
+    F: FnOnce(DoctorStream) -> Fut,
+    Fut: Future<Output = Vec<DoctorCheck>>,
+{
     let mut checks = Vec::new();
     let target = match parse_url(url) {
         Ok(target) => {
+            let path = if target.protocol.is_websocket() {
+                format!(" path {}", target.path)
+            } else {
+                String::new()
+            };
             checks.push(DoctorCheck::pass(
                 "URL",
                 format!(
-                    "{} host {} port {} path {}",
-                    if target.secure { "wss" } else { "ws" },
-                    target.host,
-                    target.port,
-                    target.path
+                    "{} host {} port {}{path}",
+                    target.protocol, target.host, target.port,
                 ),
             ));
             target
@@ -202,7 +305,13 @@ where
         return checks;
     };
 
-    if !target.secure {
+    if target.protocol == Protocol::Tcp {
+        if framed {
+            framed_greeting(Box::new(tcp), &target, &mut checks).await;
+        }
+        return checks;
+    }
+    if target.protocol == Protocol::Ws {
         let stream: Box<dyn DoctorIo> = Box::new(tcp);
         if let Some(ws) = upgrade(stream, &target, &mut checks).await {
             checks.extend(greeting(ws).await);
@@ -210,6 +319,7 @@ where
             let err = TlsError::PlainClientToTlsPort {
                 host: target.host.clone(),
                 port: target.port,
+                scheme: Protocol::Ws,
             };
             checks.push(DoctorCheck::fail("scheme", err.to_string()));
         }
@@ -218,10 +328,14 @@ where
 
     // TLS.
     let config = match client_config(tls) {
-        // Offer ALPN http/1.1 as browsers do for wss://, to show what the server picks.
+        // Offer ALPN: http/1.1 as browsers do for wss://, this crate's id for
+        // tls://, to show what the server picks.
         Ok(config) => {
             let mut config = (*config).clone();
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            config.alpn_protocols = match target.protocol {
+                Protocol::Tls => vec![TLS_TCP_ALPN.as_bytes().to_vec()],
+                _ => vec![b"http/1.1".to_vec()],
+            };
             Arc::new(config)
         }
         Err(e) => {
@@ -269,7 +383,8 @@ where
             stream
         }
         Ok(Err(e)) => {
-            let classified = classify_client_error(&e, &target.host, target.port);
+            let classified =
+                classify_client_error_for(&e, target.protocol, &target.host, target.port);
             checks.push(DoctorCheck::fail("TLS handshake", classified.to_string()));
             if !matches!(classified, TlsError::WrongScheme { .. }) {
                 if let Some(cert) = inspect_certificate(address, server_name).await {
@@ -281,13 +396,20 @@ where
         Err(_) => {
             checks.push(DoctorCheck::fail(
                 "TLS handshake",
-                format!("no TLS answer within {STEP_TIMEOUT:?}: the port may not speak TLS (use ws:// for a plain port) or a firewall drops traffic"),
+                format!(
+                    "no TLS answer within {STEP_TIMEOUT:?}: the port may not speak TLS (use {}:// for a plain port) or a firewall drops traffic",
+                    target.protocol.without_tls()
+                ),
             ));
             return checks;
         }
     };
     let stream: Box<dyn DoctorIo> = Box::new(stream);
-    if let Some(ws) = upgrade(stream, &target, &mut checks).await {
+    if target.protocol == Protocol::Tls {
+        if framed {
+            framed_greeting(stream, &target, &mut checks).await;
+        }
+    } else if let Some(ws) = upgrade(stream, &target, &mut checks).await {
         checks.extend(greeting(ws).await);
     }
     checks
@@ -295,7 +417,7 @@ where
 
 #[derive(Debug)]
 struct Target {
-    secure: bool,
+    protocol: Protocol,
     host: String,
     port: u16,
     path: String,
@@ -303,13 +425,15 @@ struct Target {
 }
 
 fn parse_url(url: &str) -> Result<Target, String> {
-    let usage = "expected wss://host[:port][/path] (or ws:// for a plain port), e.g. wss://voice.example.com:19093/Master";
+    let usage = "expected wss://host[:port][/path] or tls://host[:port] (or ws://, tcp:// for a plain port), e.g. wss://voice.example.com:19093/Master";
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| format!("{url:?} has no scheme; {usage}"))?;
-    let secure = match scheme.to_ascii_lowercase().as_str() {
-        "wss" | "https" => true,
-        "ws" | "http" => false,
+    let protocol = match scheme.to_ascii_lowercase().as_str() {
+        "wss" | "https" => Protocol::Wss,
+        "ws" | "http" => Protocol::Ws,
+        "tls" => Protocol::Tls,
+        "tcp" => Protocol::Tcp,
         other => {
             return Err(format!(
                 "scheme {other:?} is not checked by the doctor; {usage}"
@@ -320,6 +444,11 @@ fn parse_url(url: &str) -> Result<Target, String> {
         Some(i) => (&rest[..i], rest[i..].to_string()),
         None => (rest, "/".to_string()),
     };
+    if !protocol.is_websocket() && path != "/" {
+        return Err(format!(
+            "a path ({path}) is only meaningful for ws:// and wss://; {usage}"
+        ));
+    }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6
             .split_once(']')
@@ -338,25 +467,37 @@ fn parse_url(url: &str) -> Result<Target, String> {
         Some(p) => p
             .parse::<u16>()
             .map_err(|_| format!("port {p:?} is not a number 1-65535; {usage}"))?,
-        None if secure => 19093,
-        None => 9093,
+        None => default_name_port(protocol),
     };
     let host_in_url = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.clone()
     };
-    let url = format!(
-        "{}://{host_in_url}:{port}{path}",
-        if secure { "wss" } else { "ws" }
-    );
+    let (path, shown_path) = if protocol.is_websocket() {
+        (path.clone(), path)
+    } else {
+        (String::new(), String::new())
+    };
+    let url = format!("{protocol}://{host_in_url}:{port}{shown_path}");
     Ok(Target {
-        secure,
+        protocol,
         host,
         port,
         path,
         url,
     })
+}
+
+/// The name server's default port of a scheme (Photon's; 14533 for tls://).
+fn default_name_port(protocol: Protocol) -> u16 {
+    match protocol {
+        Protocol::Wss => 19093,
+        Protocol::Ws => 9093,
+        Protocol::Tls => 14533,
+        Protocol::Tcp => 4533,
+        Protocol::Udp => 5058,
+    }
 }
 
 async fn connect_any(
@@ -385,7 +526,7 @@ async fn connect_any(
     checks.push(DoctorCheck::fail(
         "TCP connect",
         format!(
-            "{}; check the port (defaults: ws 9093, wss 19093), that the server runs, and the firewall",
+            "{}; check the port (name server defaults: ws 9093, wss 19093, tcp 4533, tls 14533), that the server runs, and the firewall",
             failures.join("; ")
         ),
     ));
@@ -457,7 +598,7 @@ async fn upgrade(
 }
 
 /// Sends an HTTP request on a fresh connection and reports whether the answer is
-/// a TLS record (the port expects wss://).
+/// a TLS record (the port expects wss:// or tls://).
 async fn probe_is_tls(address: SocketAddr) -> bool {
     let probe = async {
         let mut tcp = TcpStream::connect(address).await.ok()?;
@@ -560,7 +701,7 @@ mod tests {
     #[test]
     fn url_parsing() {
         let t = parse_url("wss://voice.example.test/Master").unwrap();
-        assert!(t.secure);
+        assert_eq!(t.protocol, Protocol::Wss);
         assert_eq!(
             (t.host.as_str(), t.port, t.path.as_str()),
             ("voice.example.test", 19093, "/Master")
@@ -570,7 +711,17 @@ mod tests {
             (t.host.as_str(), t.port, t.path.as_str(), t.url.as_str()),
             ("::1", 9000, "/", "ws://[::1]:9000/")
         );
-        assert!(parse_url("udp://x:1").unwrap_err().contains("wss://"));
+        let t = parse_url("tls://voice.example.test").unwrap();
+        assert_eq!(
+            (t.protocol, t.port, t.url.as_str()),
+            (Protocol::Tls, 14533, "tls://voice.example.test:14533")
+        );
+        let t = parse_url("TCP://127.0.0.1:4530/").unwrap();
+        assert_eq!((t.protocol, t.port), (Protocol::Tcp, 4530));
+        assert!(parse_url("tls://h:1/Master")
+            .unwrap_err()
+            .contains("only meaningful"));
+        assert!(parse_url("udp://x:1").unwrap_err().contains("tls://"));
         assert!(parse_url("voice.example.test").is_err());
         assert!(parse_url("wss://host:99999").is_err());
     }

@@ -1,7 +1,15 @@
 //! [`TlsError`] and the mapping from handshake failures to it.
 
+use crate::types::Protocol;
 use rustls::{AlertDescription, CertificateError, InvalidMessage, PeerIncompatible};
 use std::path::PathBuf;
+
+/// Default name server ports quoted in the advice (Photon's, plus this project's
+/// TLS-over-TCP port).
+const DEFAULT_WSS_PORT: u16 = 19093;
+const DEFAULT_WS_PORT: u16 = 9093;
+const DEFAULT_TLS_PORT: u16 = 14533;
+const DEFAULT_TCP_PORT: u16 = 4533;
 
 /// A TLS failure, worded so that a person can act on it: every message names the
 /// problem and the fix.
@@ -85,10 +93,10 @@ pub enum TlsError {
         /// What the handshake reported.
         detail: String,
     },
-    /// A `wss://` (TLS) client reached a port that does not speak TLS.
+    /// A TLS (`wss://` or `tls://`) client reached a port that does not speak TLS.
     #[error(
-        "{host}:{port} does not speak TLS ({detail}): it is probably a plain ws:// or TCP port. Use ws:// \
-         (or tcp://) for that port, or connect to the server's wss:// port (default 19093)"
+        "{host}:{port} does not speak TLS ({detail}): {advice}",
+        advice = wrong_scheme_advice(*scheme)
     )]
     WrongScheme {
         /// Host the client connected to.
@@ -97,18 +105,37 @@ pub enum TlsError {
         port: u16,
         /// What the handshake reported.
         detail: String,
+        /// The TLS scheme the client used ([`Protocol::Wss`] or [`Protocol::Tls`]).
+        scheme: Protocol,
     },
-    /// A plain (`ws://` or TCP) client reached a TLS port: the server answered
+    /// A plain (`ws://` or `tcp://`) client reached a TLS port: the server answered
     /// with a TLS record. Detect with [`response_looks_like_tls`].
     #[error(
-        "{host}:{port} expects TLS but this client spoke plain text: use wss://{host}:{port}/... instead of \
-         ws://, or connect to the server's plain ws:// port (default 9093)"
+        "{host}:{port} expects TLS but this client spoke plain text: {advice}",
+        advice = plain_to_tls_advice(*scheme, host, *port)
     )]
     PlainClientToTlsPort {
         /// Host the client connected to.
         host: String,
         /// Port the client connected to.
         port: u16,
+        /// The plain scheme the client used ([`Protocol::Ws`] or [`Protocol::Tcp`]).
+        scheme: Protocol,
+    },
+    /// The server speaks TLS but refused the client's application protocol
+    /// (ALPN): a `tls://` client on a `wss://` port, or the reverse.
+    #[error(
+        "{host}:{port} speaks TLS but refused this client's application protocol (ALPN {offered}): {advice}",
+        offered = alpn_offered(*scheme),
+        advice = alpn_advice(*scheme, host, *port)
+    )]
+    ApplicationProtocolMismatch {
+        /// Host the client connected to.
+        host: String,
+        /// Port the client connected to.
+        port: u16,
+        /// The TLS scheme the client used ([`Protocol::Wss`] or [`Protocol::Tls`]).
+        scheme: Protocol,
     },
     /// The client configuration trusts nothing (system roots disabled, no CA, no pin).
     #[error(
@@ -243,8 +270,59 @@ impl TlsError {
                 | Self::VersionNotAccepted { .. }
                 | Self::WrongScheme { .. }
                 | Self::PlainClientToTlsPort { .. }
+                | Self::ApplicationProtocolMismatch { .. }
                 | Self::Other(_)
         )
+    }
+}
+
+/// What a TLS client that reached a plain port should do.
+fn wrong_scheme_advice(scheme: Protocol) -> String {
+    match scheme {
+        Protocol::Tls => format!(
+            "it is probably a plain tcp:// port. Use tcp:// for that port, or connect to the server's \
+             tls:// port (default {DEFAULT_TLS_PORT})"
+        ),
+        _ => format!(
+            "it is probably a plain ws:// or TCP port. Use ws:// (or tcp://) for that port, or connect \
+             to the server's wss:// port (default {DEFAULT_WSS_PORT})"
+        ),
+    }
+}
+
+/// What a plain client that reached a TLS port should do.
+fn plain_to_tls_advice(scheme: Protocol, host: &str, port: u16) -> String {
+    match scheme {
+        Protocol::Tcp => format!(
+            "use tls://{host}:{port} instead of tcp:// (or wss://{host}:{port}/path if it is a \
+             WebSocket port), or connect to the server's plain tcp:// port (default {DEFAULT_TCP_PORT})"
+        ),
+        _ => format!(
+            "use wss://{host}:{port}/... instead of ws://, or connect to the server's plain ws:// port \
+             (default {DEFAULT_WS_PORT})"
+        ),
+    }
+}
+
+/// The ALPN id a client of `scheme` offers.
+fn alpn_offered(scheme: Protocol) -> &'static str {
+    match scheme {
+        Protocol::Tls => super::TLS_TCP_ALPN,
+        _ => "http/1.1",
+    }
+}
+
+/// What a client refused by ALPN should do.
+fn alpn_advice(scheme: Protocol, host: &str, port: u16) -> String {
+    match scheme {
+        Protocol::Tls => format!(
+            "it is probably a wss:// WebSocket port. Connect with wss://{host}:{port}/path, or to the \
+             server's tls:// port (default {DEFAULT_TLS_PORT})"
+        ),
+        _ => format!(
+            "it is probably a tls:// (TCP inside TLS) port. Connect with tls://{host}:{port}, or to the \
+             server's wss:// port (default {DEFAULT_WSS_PORT})"
+        ),
     }
 }
 
@@ -256,16 +334,28 @@ fn presented_names(names: &[String]) -> String {
     }
 }
 
-/// Maps a failed client handshake, as tokio-rustls reports it (an `io::Error`
-/// wrapping a `rustls::Error`, or a bare I/O error such as an unexpected end of
-/// file), to an actionable [`TlsError`]. `host` and `port` are what the client
-/// connected to; they appear in the message.
+/// Maps a failed `wss://` client handshake, as tokio-rustls reports it (an
+/// `io::Error` wrapping a `rustls::Error`, or a bare I/O error such as an
+/// unexpected end of file), to an actionable [`TlsError`]. `host` and `port` are
+/// what the client connected to; they appear in the message. For `tls://` use
+/// [`classify_client_error_for`].
 pub fn classify_client_error(err: &std::io::Error, host: &str, port: u16) -> TlsError {
+    classify_client_error_for(err, Protocol::Wss, host, port)
+}
+
+/// [`classify_client_error`] for a client of `scheme` ([`Protocol::Wss`] or
+/// [`Protocol::Tls`]): the advice names that scheme and its plain twin.
+pub fn classify_client_error_for(
+    err: &std::io::Error,
+    scheme: Protocol,
+    host: &str,
+    port: u16,
+) -> TlsError {
     if let Some(inner) = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
     {
-        return classify_rustls_error(inner, host, port);
+        return classify_rustls_error_for(inner, scheme, host, port);
     }
     match err.kind() {
         std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset => {
@@ -275,14 +365,27 @@ pub fn classify_client_error(err: &std::io::Error, host: &str, port: u16) -> Tls
                 detail: format!(
                     "the server closed the connection during the TLS handshake ({err})"
                 ),
+                scheme,
             }
         }
         _ => TlsError::Other(format!("TLS handshake with {host}:{port} failed: {err}")),
     }
 }
 
-/// Maps a `rustls::Error` from a client handshake to an actionable [`TlsError`].
+/// Maps a `rustls::Error` from a `wss://` client handshake to an actionable
+/// [`TlsError`] (for `tls://` use [`classify_rustls_error_for`]).
 pub fn classify_rustls_error(err: &rustls::Error, host: &str, port: u16) -> TlsError {
+    classify_rustls_error_for(err, Protocol::Wss, host, port)
+}
+
+/// [`classify_rustls_error`] for a client of `scheme` ([`Protocol::Wss`] or
+/// [`Protocol::Tls`]).
+pub fn classify_rustls_error_for(
+    err: &rustls::Error,
+    scheme: Protocol,
+    host: &str,
+    port: u16,
+) -> TlsError {
     let host_s = host.to_string();
     let detail = err.to_string();
     match err {
@@ -295,6 +398,9 @@ pub fn classify_rustls_error(err: &rustls::Error, host: &str, port: u16) -> TlsE
             | PeerIncompatible::Tls12NotOffered
             | PeerIncompatible::Tls12NotOfferedOrEnabled,
         ) => TlsError::VersionNotAccepted { host: host_s, port, detail },
+        rustls::Error::AlertReceived(AlertDescription::NoApplicationProtocol) => {
+            TlsError::ApplicationProtocolMismatch { host: host_s, port, scheme }
+        }
         rustls::Error::AlertReceived(AlertDescription::HandshakeFailure) => TlsError::Other(format!(
             "{host}:{port} refused the TLS handshake ({detail}): the server may require a TLS version or \
              cipher suite this client does not offer (check the server's min_protocol_version and cipher_list)"
@@ -305,8 +411,8 @@ pub fn classify_rustls_error(err: &rustls::Error, host: &str, port: u16) -> TlsE
             | InvalidMessage::MessageTooLarge
             | InvalidMessage::MessageTooShort,
         )
-        | rustls::Error::PeerSentOversizedRecord => TlsError::WrongScheme { host: host_s, port, detail },
-        rustls::Error::InvalidMessage(_) => TlsError::WrongScheme { host: host_s, port, detail },
+        | rustls::Error::PeerSentOversizedRecord => TlsError::WrongScheme { host: host_s, port, detail, scheme },
+        rustls::Error::InvalidMessage(_) => TlsError::WrongScheme { host: host_s, port, detail, scheme },
         _ => TlsError::Other(format!("TLS handshake with {host}:{port} failed: {detail}")),
     }
 }
@@ -373,10 +479,21 @@ fn clean_presented(text: &str) -> String {
     }
 }
 
-/// One line for the server log explaining a failed server-side handshake (as
-/// tokio-rustls' acceptor reports it), with what the client or the operator
-/// should do. `peer` identifies the client (address, or a redacted form).
+/// One line for the server log explaining a failed server-side handshake on a
+/// `wss://` listener (as tokio-rustls' acceptor reports it), with what the client
+/// or the operator should do. `peer` identifies the client (address, or a
+/// redacted form). For a `tls://` listener use [`describe_server_handshake_error_for`].
 pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> String {
+    describe_server_handshake_error_for(err, Protocol::Wss, peer)
+}
+
+/// [`describe_server_handshake_error`] for a listener of `scheme`
+/// ([`Protocol::Wss`] or [`Protocol::Tls`]).
+pub fn describe_server_handshake_error_for(
+    err: &std::io::Error,
+    scheme: Protocol,
+    peer: &str,
+) -> String {
     let Some(inner) = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<rustls::Error>())
@@ -390,10 +507,16 @@ pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> Stri
         };
     };
     match inner {
-        rustls::Error::InvalidMessage(_) | rustls::Error::PeerSentOversizedRecord => format!(
-            "client {peer} did not speak TLS ({inner}): probably a ws:// or plain TCP client on this wss:// \
-             port; it should use wss://"
-        ),
+        rustls::Error::InvalidMessage(_) | rustls::Error::PeerSentOversizedRecord => {
+            let plain = match scheme {
+                Protocol::Tls => "tcp://",
+                _ => "ws:// or plain TCP",
+            };
+            format!(
+                "client {peer} did not speak TLS ({inner}): probably a {plain} client on this {scheme}:// \
+                 port; it should use {scheme}://"
+            )
+        }
         rustls::Error::PeerIncompatible(
             PeerIncompatible::SupportedVersionsExtensionRequired
             | PeerIncompatible::Tls12NotOffered
@@ -416,11 +539,36 @@ pub fn describe_server_handshake_error(err: &std::io::Error, peer: &str) -> Stri
              not match; give clients the authority file (voice-server gen-cert prints how) or use a certificate \
              from a public authority"
         ),
-        rustls::Error::NoApplicationProtocol => format!(
-            "client {peer} offered no ALPN protocol this listener announces ({inner})"
-        ),
+        rustls::Error::NoApplicationProtocol => {
+            let (other, announced) = match scheme {
+                Protocol::Tls => ("wss://", super::TLS_TCP_ALPN),
+                _ => ("tls://", "http/1.1"),
+            };
+            format!(
+                "client {peer} offered no ALPN protocol this listener announces ({announced}): probably a \
+                 {other} client on this {scheme}:// port; it should use {scheme}://"
+            )
+        }
         _ => format!("TLS handshake with client {peer} failed: {inner}"),
     }
+}
+
+/// True if the first bytes a server received on a plain (`tcp://`) port look like
+/// the start of a TLS handshake record (a `tls://` or `wss://` client): the
+/// record type 0x16, then version major 3 if that byte arrived already. A real
+/// frame cannot start so (its length would be over 369 MB).
+pub fn request_looks_like_tls(first_bytes: &[u8]) -> bool {
+    matches!(first_bytes, [0x16] | [0x16, 0x03, ..])
+}
+
+/// One line for the server log when a TLS client (`tls://` or `wss://`) reached
+/// the plain listener of `scheme` (`tcp` or `ws`) at `peer`.
+pub fn describe_tls_client_on_plain_port(scheme: Protocol, peer: &str) -> String {
+    let secure = scheme.with_tls();
+    format!(
+        "client {peer} started a TLS handshake on this plain {scheme}:// port: it should connect with \
+         {scheme}:// here, or to the server's {secure}:// port (closed the connection)"
+    )
 }
 
 /// True if the first bytes a plain (`ws://` or TCP) client received look like a TLS
@@ -433,6 +581,40 @@ pub fn response_looks_like_tls(first_bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn advice_names_the_scheme_pair() {
+        let plain_tcp = TlsError::PlainClientToTlsPort {
+            host: "h".into(),
+            port: 1,
+            scheme: Protocol::Tcp,
+        };
+        assert!(plain_tcp
+            .to_string()
+            .contains("use tls://h:1 instead of tcp://"));
+        let plain_ws = TlsError::PlainClientToTlsPort {
+            host: "h".into(),
+            port: 1,
+            scheme: Protocol::Ws,
+        };
+        assert!(plain_ws
+            .to_string()
+            .contains("use wss://h:1/... instead of ws://"));
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
+        let tls = classify_client_error_for(&eof, Protocol::Tls, "h", 1).to_string();
+        assert!(tls.contains("Use tcp:// for that port"), "{tls}");
+        let wss = classify_client_error(&eof, "h", 1).to_string();
+        assert!(wss.contains("Use ws:// (or tcp://)"), "{wss}");
+        assert!(request_looks_like_tls(&[0x16]));
+        assert!(request_looks_like_tls(&[0x16, 0x03, 0x01, 0x02]));
+        assert!(!request_looks_like_tls(&[0, 0, 0, 12]));
+        assert!(!request_looks_like_tls(&[0x16, 0x00]));
+        let line = describe_tls_client_on_plain_port(Protocol::Tcp, "192.0.2.1:5");
+        assert!(
+            line.contains("plain tcp:// port") && line.contains("tls:// port"),
+            "{line}"
+        );
+    }
 
     #[test]
     fn tls_record_detection() {
@@ -476,6 +658,15 @@ mod tests {
                 "{classified}"
             );
         }
+        let alpn = rustls::Error::AlertReceived(AlertDescription::NoApplicationProtocol);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, alpn);
+        let text = classify_client_error_for(&io, Protocol::Tls, "h", 1).to_string();
+        assert!(
+            text.contains("wss://h:1/path") && text.contains("voice-frames/1"),
+            "{text}"
+        );
+        let text = classify_client_error_for(&io, Protocol::Wss, "h", 1).to_string();
+        assert!(text.contains("tls://h:1"), "{text}");
         let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "eof");
         assert!(matches!(
             classify_client_error(&eof, "h", 1),

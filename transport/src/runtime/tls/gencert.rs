@@ -357,7 +357,7 @@ pub fn next_steps_text(cert: &GeneratedCert, files: &[PathBuf], port: u16) -> St
         format_fingerprint(&cert.fingerprint_sha256),
         cert.spki_sha256_base64
     ));
-    text.push_str("Serve it: a listener with `secure = true` loads certs/server.pem next to the config file by default.\n\n");
+    text.push_str("Serve it: a listener with `secure = true` (ws -> wss://, tcp -> tls://) loads certs/server.pem next to the config file by default.\n\n");
     text.push_str("Make clients trust it:\n");
     text.push_str(&format!(
         "  Give clients {ca_file} (public). {cert_file} also works as a CA file on this machine, but never \

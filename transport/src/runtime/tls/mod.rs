@@ -1,4 +1,5 @@
-//! TLS for WSS: certificates, rustls configurations, and errors that say what to do.
+//! TLS for WSS and for TCP (`tls://`): certificates, rustls configurations, and
+//! errors that say what to do.
 //!
 //! - Clients: [`client_config`] builds a rustls client configuration from a
 //!   [`ClientTlsConfig`] (system roots, extra CA files, SHA-256 pinning);
@@ -9,7 +10,12 @@
 //!   [`TlsReport`] to log (versions, suites, certificates and their expiry).
 //! - Certificates: [`generate_self_signed`], [`write_generated`] and
 //!   [`next_steps_text`] back `voice-server gen-cert`.
-//! - Diagnosis: [`diagnose`] backs `voice-server doctor wss://host:port`.
+//! - Diagnosis: [`diagnose`] backs `voice-server doctor wss://host:port`;
+//!   [`diagnose_voice`] adds the protocol greeting for every scheme, `tls://` included.
+//! - Streams: [`connect_stream`] is the one client-side TLS handshake used by
+//!   `wss://` and `tls://` (trust from [`ClientTlsConfig`], SNI from the host);
+//!   `tls://` offers the ALPN id [`TLS_TCP_ALPN`], which a `tls://` listener
+//!   should announce (the server accepts clients that offer no ALPN).
 //!
 //! Every configuration is built with [`provider`] (ring) explicitly; nothing here
 //! installs or relies on a process-wide default crypto provider.
@@ -57,10 +63,13 @@ mod server;
 
 pub use client::client_config;
 pub use doctor::{
-    diagnose, diagnose_with_greeting, protocol_greeting, DoctorCheck, DoctorIo, DoctorStream,
+    diagnose, diagnose_voice, diagnose_with_greeting, protocol_greeting, DoctorCheck, DoctorIo,
+    DoctorStream,
 };
 pub use errors::{
-    classify_client_error, classify_rustls_error, describe_server_handshake_error,
+    classify_client_error, classify_client_error_for, classify_rustls_error,
+    classify_rustls_error_for, describe_server_handshake_error,
+    describe_server_handshake_error_for, describe_tls_client_on_plain_port, request_looks_like_tls,
     response_looks_like_tls, TlsError,
 };
 pub use gencert::{
@@ -73,11 +82,53 @@ pub use server::{
     ServerTlsSettings, TlsReloader, TlsVersion,
 };
 
+use crate::types::Protocol;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// What a client trusts for `wss://`.
+/// The ALPN protocol id of `tls://` (this crate's frames, length-prefixed, inside
+/// TLS). A `tls://` client offers it; a `tls://` listener should announce it
+/// (`load_server_config(.., &[TLS_TCP_ALPN])`) so that a client of another
+/// protocol on that port fails the handshake with a clear "no application
+/// protocol" instead of exchanging garbage. Clients that offer no ALPN at all
+/// (`openssl s_client`, TLS-terminating proxies) are still accepted.
+pub const TLS_TCP_ALPN: &str = "voice-frames/1";
+
+/// Opens TLS on `tcp` as a client of `scheme` ([`Protocol::Wss`] or
+/// [`Protocol::Tls`]) to `host` (the SNI name and the name the certificate must
+/// list; an IP address is checked against the certificate's IP entries), port
+/// `port` (for messages), trusting what `trust` says. `alpn` is offered when not
+/// empty. A failure is classified into an actionable [`TlsError`].
+pub async fn connect_stream<IO>(
+    trust: &ClientTlsConfig,
+    scheme: Protocol,
+    host: &str,
+    port: u16,
+    alpn: &[&str],
+    tcp: IO,
+) -> Result<tokio_rustls::client::TlsStream<IO>, TlsError>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut config = client_config(trust)?;
+    if !alpn.is_empty() {
+        let mut with_alpn = (*config).clone();
+        with_alpn.alpn_protocols = alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+        config = Arc::new(with_alpn);
+    }
+    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|error| {
+        TlsError::Other(format!(
+            "{host:?} cannot be used as a TLS server name ({error}); connect by a host name or IP address"
+        ))
+    })?;
+    tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|error| classify_client_error_for(&error, scheme, host, port))
+}
+
+/// What a client trusts for `wss://` and `tls://`.
 ///
 /// The default trusts the operating system's root certificates only, which is
 /// what a server with a certificate from a public authority (e.g. Let's Encrypt)

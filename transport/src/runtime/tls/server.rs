@@ -199,7 +199,8 @@ pub struct LoadedServerTls {
 
 /// Loads `settings` into a rustls server configuration. `config_dir` is the
 /// config file's folder (relative paths start there); `alpn` lists the ALPN
-/// protocols to announce (e.g. `&["http/1.1"]` for WSS; empty for none).
+/// protocols to announce (e.g. `&["http/1.1"]` for WSS, `&[TLS_TCP_ALPN]` for
+/// `tls://`; empty for none).
 ///
 /// Fails, naming the file and the fix, on: a missing certificate or key file, a
 /// wrong or missing key password, a key that does not match its certificate, an
