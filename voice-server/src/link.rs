@@ -29,7 +29,7 @@ const ENCRYPTION_DEADLINE: Duration = Duration::from_secs(5);
 
 /// What the link needs.
 pub struct MasterLink {
-    /// The master's URLs by protocol (TCP preferred, then WS, then UDP).
+    /// The master's URLs by protocol (TLS over TCP preferred, then TCP, WS, UDP, WSS).
     pub master_urls: Vec<(Protocol, String)>,
     /// This game server's id (must match its reports).
     pub server_id: String,
@@ -45,14 +45,20 @@ pub struct MasterLink {
 
 impl MasterLink {
     fn url(&self) -> Option<String> {
-        [Protocol::Tcp, Protocol::Ws, Protocol::Udp, Protocol::Wss]
-            .into_iter()
-            .find_map(|p| {
-                self.master_urls
-                    .iter()
-                    .find(|(q, _)| *q == p)
-                    .map(|(_, u)| u.clone())
-            })
+        [
+            Protocol::Tls,
+            Protocol::Tcp,
+            Protocol::Ws,
+            Protocol::Udp,
+            Protocol::Wss,
+        ]
+        .into_iter()
+        .find_map(|p| {
+            self.master_urls
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map(|(_, u)| u.clone())
+        })
     }
 
     /// `issued_ms` of the next report: the wall clock, but always after the last.

@@ -98,3 +98,106 @@ async fn game_server_in_another_deployment_reports_over_a_link() {
     })
     .await;
 }
+
+/// Waits (bounded, 5 s) until the master places rooms on a game server;
+/// false if it never does.
+async fn master_has_a_game_server(front: &voice_server::run::Deployment, user: &str) -> bool {
+    let (master_url, token) = authenticate(front, Protocol::Udp, user).await;
+    let mut m = master(&master_url, &token).await;
+    for attempt in 0..50 {
+        let r = m
+            .request(
+                op::JOIN_GAME,
+                Parameters::new()
+                    .with(param::ROOM_NAME, format!("probe{attempt}"))
+                    .with(param::JOIN_MODE, 1u8),
+            )
+            .await;
+        if r.return_code == 0 {
+            return true;
+        }
+        assert_eq!(r.return_code, error::SERVER_FULL, "{r:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
+    guard(async {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = gen_cert(dir.path());
+        let mut config = local_config();
+        config.token.secret = "a shared deployment secret, long enough".into();
+        // The master gets a TLS-over-TCP listener with the generated certificate.
+        let mut tls: voice_server::config::ListenerSpec =
+            toml::from_str("protocol = \"tls\"").unwrap();
+        tls.address = "127.0.0.1".parse().unwrap();
+        tls.certificate_path = Some(dir.path().to_string_lossy().into_owned());
+        config.master.listeners.push(tls);
+        let front = start(
+            config.clone(),
+            StartOptions {
+                roles: vec![Role::Name, Role::Master],
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let master_tls = front
+            .url(Role::Master, Protocol::Tls)
+            .expect("a tls master listener");
+        let game_config = |ca: &str| {
+            let mut c = config.clone();
+            c.cluster.master_url = master_tls.clone();
+            c.cluster.master_ca_file = ca.into();
+            c
+        };
+        let game_options = || StartOptions {
+            roles: vec![Role::Game],
+            ..StartOptions::default()
+        };
+
+        // Without the CA the link cannot trust the master: no game server.
+        let untrusting = start(game_config(""), game_options()).await.unwrap();
+        assert!(
+            !master_has_a_game_server(&front, "probe1").await,
+            "a link that does not trust the master's certificate never registers"
+        );
+        untrusting.shutdown().await;
+
+        // A missing CA file stops the start with a message naming the key.
+        let e = start(game_config("/nonexistent/ca.pem"), game_options())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cluster.master_ca_file"), "{e}");
+
+        // Trusting the generated CA, the link registers and rooms work.
+        let back = start(game_config(&ca_file.to_string_lossy()), game_options())
+            .await
+            .unwrap();
+        assert!(
+            master_has_a_game_server(&front, "probe2").await,
+            "linked over tls://"
+        );
+        let (mut a, _) = enter_room(
+            &front,
+            Protocol::Udp,
+            "alice",
+            op::CREATE_GAME,
+            "tls-linked",
+        )
+        .await;
+        let (b, _) = enter_room(&front, Protocol::Udp, "bob", op::JOIN_GAME, "tls-linked").await;
+        b.send_request(
+            op::RAISE_EVENT,
+            Parameters::new().with(param::CODE, 4u8),
+            SendOptions::RELIABLE,
+        );
+        assert_eq!(a.event(4).await.sender, 2);
+        back.shutdown().await;
+        front.shutdown().await;
+    })
+    .await;
+}

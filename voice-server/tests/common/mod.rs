@@ -35,6 +35,18 @@ pub fn local_config() -> Config {
     Config::loopback()
 }
 
+/// A certificate made like `voice-server gen-cert` (localhost, 127.0.0.1,
+/// ::1) written to `dir/server.pem`; returns the authority file clients trust.
+pub fn gen_cert(dir: &std::path::Path) -> std::path::PathBuf {
+    use transport::runtime::tls::{generate_self_signed, write_generated, GenCertOptions};
+    let cert = generate_self_signed(&GenCertOptions::default()).unwrap();
+    let files = write_generated(&cert, &dir.join("server.pem"), None).unwrap();
+    files
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with("-ca.pem"))
+        .expect("gen-cert writes an authority file")
+}
+
 /// Starts a deployment of all roles.
 pub async fn deploy(config: Config, clock: Option<Arc<dyn UnixClock>>) -> Deployment {
     let mut options = StartOptions::default();
