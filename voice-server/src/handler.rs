@@ -167,7 +167,8 @@ impl<L: RoleLogic> RoleHandler<L> {
         };
         let mut out =
             EndpointOutbox::new(endpoint, &mut self.buf, &self.codec_limits, &self.metrics);
-        if let Some((_, limiter)) = self.peers.get_mut(&peer) {
+        let limited = !self.logic.is_rate_limit_exempt(peer);
+        if let Some((_, limiter)) = self.peers.get_mut(&peer).filter(|_| limited) {
             match limiter.check(now, size, &self.limits) {
                 Verdict::Allow => {}
                 Verdict::Refuse { notify } => {

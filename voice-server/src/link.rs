@@ -26,6 +26,11 @@ use transport::{ConnectionEvent, Protocol, SendOptions};
 const RETRY: Duration = Duration::from_secs(1);
 /// How long the key exchange may take before the link gives up and reconnects.
 const ENCRYPTION_DEADLINE: Duration = Duration::from_secs(5);
+/// Least time between two sends: reports arriving meanwhile are merged into one
+/// (at most 20 messages a second however busy the rooms are).
+const SEND_SPACING: Duration = Duration::from_millis(50);
+/// Most rooms listed in one message (a full report of many rooms is split).
+const ROOMS_PER_MESSAGE: usize = 256;
 
 /// What the link needs.
 pub struct MasterLink {
@@ -66,6 +71,27 @@ impl MasterLink {
         let now = self.clock.unix_ms(Instant::now()).max(*last + 1);
         *last = now;
         now
+    }
+
+    /// Seals and sends a report (in parts when it lists many rooms); false
+    /// when the link is down.
+    fn send_report(&self, client: &Client, report: GameReport, last_issued_ms: &mut u64) -> bool {
+        for part in report.split(ROOMS_PER_MESSAGE) {
+            let issued_ms = self.next_issued_ms(last_issued_ms);
+            let request = Message::Request(part.to_request(&self.key, issued_ms));
+            let mut buf = Vec::new();
+            if let Err(e) = request.encode(&mut buf, &Limits::default()) {
+                tracing::warn!(%e, "report not encodable; dropped");
+                continue;
+            }
+            if client
+                .send(Bytes::from(buf), SendOptions::RELIABLE.encrypted(true))
+                .is_err()
+            {
+                return false;
+            }
+        }
+        true
     }
 
     /// Runs until `shutdown` turns true.
@@ -116,20 +142,11 @@ impl MasterLink {
             while reports.try_recv().is_ok() {}
             let _ = self.game.command(GameCommand::ReportAll);
             loop {
-                tokio::select! {
-                    report = reports.recv() => {
-                        let Some(report) = report else { return Ok(()) };
-                        let mut buf = Vec::new();
-                        let issued_ms = self.next_issued_ms(&mut last_issued_ms);
-                        let request = Message::Request(report.to_request(&self.key, issued_ms));
-                        if let Err(e) = request.encode(&mut buf, &Limits::default()) {
-                            tracing::warn!(%e, "report not encodable; dropped");
-                            continue;
-                        }
-                        if client.send(Bytes::from(buf), SendOptions::RELIABLE.encrypted(true)).is_err() {
-                            break;
-                        }
-                    }
+                let mut report = tokio::select! {
+                    report = reports.recv() => match report {
+                        Some(report) => report,
+                        None => return Ok(()),
+                    },
                     event = events.recv() => match event {
                         None | Some(ConnectionEvent::Disconnected(_)) => break,
                         Some(ConnectionEvent::Message(m)) => {
@@ -143,13 +160,22 @@ impl MasterLink {
                                     tracing::warn!(code = r.return_code, message = ?r.debug_message, "the master refused a report");
                                 }
                             }
+                            continue;
                         }
-                        Some(_) => {}
+                        Some(_) => continue,
                     },
                     _ = shutdown.wait_for(|v| *v) => {
                         client.disconnect();
                         return Ok(());
                     }
+                };
+                // A burst of room changes travels as one report.
+                tokio::time::sleep(SEND_SPACING).await;
+                while let Ok(later) = reports.try_recv() {
+                    report.merge(later);
+                }
+                if !self.send_report(&client, report, &mut last_issued_ms) {
+                    break;
                 }
             }
             tracing::warn!(%url, "link to the master lost; reconnecting");

@@ -63,4 +63,10 @@ pub trait RoleLogic: Send + 'static {
     fn handle_timeout(&mut self, now: Instant, out: &mut dyn Outbox);
     /// The next timer.
     fn poll_timeout(&self) -> Option<Instant>;
+    /// True for a peer the per-peer rate limits do not apply to (the master's
+    /// authenticated game server links, whose reports can be large).
+    fn is_rate_limit_exempt(&self, peer: PeerHandle) -> bool {
+        let _ = peer;
+        false
+    }
 }

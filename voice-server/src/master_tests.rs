@@ -555,8 +555,12 @@ fn sealed_reports_must_arrive_encrypted_fresh_and_sealed_with_the_secret() {
         true,
     ));
     assert_eq!(code, error::INVALID_AUTHENTICATION);
+    // The link's peer is now exempt from client rate limits; a client is not.
+    assert!(h.logic.is_rate_limit_exempt(p(2)));
+    assert!(!h.logic.is_rate_limit_exempt(p(1)));
     // The link's end forgets the server and its rooms.
     h.logic.handle_disconnected(h.now, p(2), &mut h.out);
+    assert!(!h.logic.is_rate_limit_exempt(p(2)));
     assert_eq!(h.logic.room_count(), 0);
     assert!(h.logic.servers().is_empty());
 }

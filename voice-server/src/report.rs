@@ -80,6 +80,60 @@ pub struct GameReport {
 /// cannot get a token with it: the name server never seals one.
 pub const SERVER_APP_ID: &str = "@game-server";
 
+impl GameReport {
+    /// Folds a later report into this one (the link sends one report for a
+    /// burst of changes): the latest listing of each room wins, a removal
+    /// cancels an earlier update and the reverse, load figures are the latest.
+    pub fn merge(&mut self, later: GameReport) {
+        let same = |a: &AppKey, n: &str, l: &RoomListing| l.app == *a && l.name == n;
+        for (app, name) in later.removed {
+            self.updated.retain(|l| !same(&app, &name, l));
+            if !self.removed.iter().any(|(a, n)| *a == app && *n == name) {
+                self.removed.push((app, name));
+            }
+        }
+        for listing in later.updated {
+            self.removed
+                .retain(|(a, n)| !(*a == listing.app && *n == listing.name));
+            match self
+                .updated
+                .iter_mut()
+                .find(|l| same(&listing.app, &listing.name, l))
+            {
+                Some(l) => *l = listing,
+                None => self.updated.push(listing),
+            }
+        }
+        self.addresses = later.addresses;
+        self.peer_count = later.peer_count;
+        self.room_count = later.room_count;
+        self.cpu_percent = later.cpu_percent;
+        self.full |= later.full;
+        self.shutting_down |= later.shutting_down;
+    }
+
+    /// The report split so that no part lists more than `rooms_per_part`
+    /// rooms (messages stay far below the size limits). Every part carries the
+    /// load and flags; removals travel in the first.
+    pub fn split(mut self, rooms_per_part: usize) -> Vec<GameReport> {
+        let rooms_per_part = rooms_per_part.max(1);
+        if self.updated.len() <= rooms_per_part {
+            return vec![self];
+        }
+        let updated = std::mem::take(&mut self.updated);
+        let removed = std::mem::take(&mut self.removed);
+        let mut parts: Vec<GameReport> = updated
+            .chunks(rooms_per_part)
+            .map(|chunk| GameReport {
+                updated: chunk.to_vec(),
+                ..self.clone()
+            })
+            .collect();
+        parts[0].removed = removed;
+        parts
+    }
+}
+
 /// A sealed report as the master opened it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenedReport {
@@ -255,6 +309,89 @@ mod tests {
             GameReport::from_request(&key, &Parameters::new().with(param::TOKEN, client), 1_500)
                 .unwrap_err();
         assert!(e.contains("server token"), "{e}");
+    }
+
+    fn room(name: &str, players: u32) -> RoomListing {
+        RoomListing {
+            app: AppKey {
+                app_id: "a".into(),
+                app_version: "1".into(),
+            },
+            name: name.into(),
+            lobby: String::new(),
+            player_count: players,
+            max_players: 0,
+            open: true,
+            visible: true,
+            lobby_properties: vec![],
+        }
+    }
+
+    fn load(peers: u32, updated: Vec<RoomListing>, removed: &[&str]) -> GameReport {
+        GameReport {
+            server_id: "g".into(),
+            addresses: vec![],
+            peer_count: peers,
+            room_count: updated.len() as u32,
+            cpu_percent: 0.0,
+            updated,
+            removed: removed
+                .iter()
+                .map(|n| (room(n, 0).app, n.to_string()))
+                .collect(),
+            shutting_down: false,
+            full: false,
+        }
+    }
+
+    #[test]
+    fn merged_reports_keep_the_latest_state_of_each_room() {
+        let mut r = load(1, vec![room("a", 1), room("b", 1)], &["x"]);
+        r.merge(load(2, vec![room("a", 2), room("x", 1)], &["b"]));
+        r.merge(load(3, vec![], &[]));
+        let names: Vec<(&str, u32)> = r
+            .updated
+            .iter()
+            .map(|l| (l.name.as_str(), l.player_count))
+            .collect();
+        assert_eq!(
+            names,
+            [("a", 2), ("x", 1)],
+            "a updated, b removed, x re-created"
+        );
+        let removed: Vec<&str> = r.removed.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(removed, ["b"]);
+        assert_eq!(r.peer_count, 3, "latest load");
+        assert!(!r.full);
+        let mut full = load(0, vec![], &[]);
+        full.full = true;
+        r.merge(full);
+        assert!(r.full, "a merged full report makes the result full");
+    }
+
+    #[test]
+    fn big_reports_split_into_parts_that_each_carry_the_load() {
+        let rooms: Vec<RoomListing> = (0..600).map(|i| room(&format!("r{i}"), 1)).collect();
+        let mut big = load(42, rooms, &["gone"]);
+        big.full = true;
+        let parts = big.split(256);
+        assert_eq!(
+            parts.iter().map(|p| p.updated.len()).collect::<Vec<_>>(),
+            [256, 256, 88]
+        );
+        assert!(parts.iter().all(|p| p.peer_count == 42 && p.full));
+        assert_eq!(parts[0].removed.len(), 1);
+        assert!(parts[1..].iter().all(|p| p.removed.is_empty()));
+        let key = TokenKey::from_secret("a deployment secret of some length");
+        for part in &parts {
+            let request = part.to_request(&key, 1);
+            let mut bytes = Vec::new();
+            transport::codec::Message::Request(request)
+                .encode(&mut bytes, &Limits::default())
+                .unwrap();
+            assert!(bytes.len() < 64 * 1024, "part of {} bytes", bytes.len());
+        }
+        assert_eq!(load(1, vec![room("a", 1)], &[]).split(256).len(), 1);
     }
 
     #[test]
