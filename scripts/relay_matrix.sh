@@ -70,11 +70,12 @@ except Exception as e:
     print(f"{size:<6} {workers:<7} {window:<9} (no summary: {e})")
     sys.exit(0)
 fps = s["frames_delivered"] / s["duration_s"]
-lat = s["latency_ms"]
+lat = {k: (v if v is not None else float("nan")) for k, v in s["latency_ms"].items()}
 cpu = s.get("server_cpu_us_per_delivered_frame")
 cpu = f"{cpu:.2f}" if cpu is not None else "-"
 print(f"{size:<6} {workers:<7} {window:<9} {s['clients']:<8} {fps:<9.0f} {s['delivery_ratio']:<10.4f} "
-      f"{lat['p50']:<8.2f} {lat['p99']:<8.2f} {cpu:<8} {'pass' if status == '0' else 'FAIL'}")
+      f"{lat['p50']:<8.2f} {lat['p99']:<8.2f} {cpu:<8} {'pass' if status == '0' else 'FAIL'}"
+      f"  server_cpu_s={s.get('server_cpu_s')}")
 PY
     done
   done

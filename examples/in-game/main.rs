@@ -44,21 +44,6 @@ struct Args {
     speech: Option<std::path::PathBuf>,
 }
 
-/// The embedded default configuration on 127.0.0.1 with ephemeral ports, no WSS.
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = std::net::Ipv4Addr::LOCALHOST.into();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     match run(args) {
@@ -99,7 +84,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => (url, None),
         None => {
             let d = runtime.block_on(voice_server::run::start(
-                local_config(),
+                Config::loopback(),
                 voice_server::run::StartOptions::default(),
             ))?;
             let url = d

@@ -42,7 +42,8 @@ struct Args {
     /// Bots per room.
     #[arg(long, default_value_t = 10)]
     clients_per_room: usize,
-    /// Speaking bots per room (the others only listen).
+    /// Speaking bots per room (the others only listen); 0 for an idle run that
+    /// measures what connected, silent peers and rooms cost the server.
     #[arg(long, default_value_t = 2)]
     speakers_per_room: usize,
     /// Frame interval in milliseconds.

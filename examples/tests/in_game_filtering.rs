@@ -13,20 +13,6 @@ use transport::Protocol;
 use voice_server::config::{Config, Role};
 use voice_server::run::{start, StartOptions};
 
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 const SETTLE: Duration = Duration::from_millis(200);
 
 #[test]
@@ -37,7 +23,7 @@ fn players_hear_exactly_those_near_them_and_their_team() {
         .build()
         .unwrap();
     let d = server
-        .block_on(start(local_config(), StartOptions::default()))
+        .block_on(start(Config::loopback(), StartOptions::default()))
         .expect("deployment starts");
     let url = d.url(Role::Name, Protocol::Udp).unwrap();
     let config = GameConfig {

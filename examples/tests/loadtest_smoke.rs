@@ -20,23 +20,8 @@ use transport::Protocol;
 use voice_server::config::{Config, Role};
 use voice_server::run::{start, Deployment, StartOptions};
 
-/// The embedded default on 127.0.0.1 with port 0 everywhere and no WSS.
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 async fn deploy() -> Deployment {
-    start(local_config(), StartOptions::default())
+    start(Config::loopback(), StartOptions::default())
         .await
         .expect("deployment starts")
 }
@@ -329,4 +314,25 @@ fn bad_settings_name_the_argument() {
     check(|c| c.duration = Duration::ZERO, "--duration");
     check(|c| c.min_delivery = 1.5, "--min-delivery");
     assert!(base.validate().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_run_connects_everyone_and_sends_nothing() {
+    let deployment = deploy().await;
+    let url = deployment.url(Role::Name, Protocol::Udp).expect("udp name");
+    let mut config = load_config(url);
+    config.speakers_per_room = 0;
+    config.duration = Duration::from_secs(1);
+    let summary = tokio::time::timeout(Duration::from_secs(60), harness::run(&config))
+        .await
+        .expect("the run ends")
+        .expect("the run starts");
+    deployment.shutdown().await;
+    assert_eq!(summary.clients, 8, "{summary:#?}");
+    assert_eq!(summary.connect_failures, 0, "{:?}", summary.connect_errors);
+    assert_eq!(summary.speakers, 0);
+    assert_eq!(summary.frames_sent, 0);
+    assert_eq!(summary.frames_expected, 0);
+    assert_eq!(summary.delivery_ratio, 1.0);
+    assert!(summary.passed);
 }

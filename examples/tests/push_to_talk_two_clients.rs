@@ -12,20 +12,6 @@ use transport::Protocol;
 use voice_server::config::{Config, Role};
 use voice_server::run::{start, StartOptions};
 
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 fn speech() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../voice-client/assets/speech16k.wav")
 }
@@ -48,7 +34,7 @@ fn holding_the_key_sends_releasing_it_stops() {
         .build()
         .unwrap();
     let d = server
-        .block_on(start(local_config(), StartOptions::default()))
+        .block_on(start(Config::loopback(), StartOptions::default()))
         .expect("deployment starts");
     let url = d.url(Role::Name, Protocol::Udp).unwrap();
     let out_path = std::env::temp_dir().join(format!("ptt-test-{}-b.wav", std::process::id()));

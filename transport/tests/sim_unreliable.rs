@@ -231,7 +231,10 @@ fn server_flush_window_releases_on_its_deadline() {
     sim.server
         .send(t1, peer, &[2; 40], SendOptions::UNRELIABLE)
         .unwrap();
-    assert!(sim.server.poll_transmit(t1, &mut buf).is_none(), "still held");
+    assert!(
+        sim.server.poll_transmit(t1, &mut buf).is_none(),
+        "still held"
+    );
     assert_eq!(
         sim.server.poll_timeout(),
         Some(t0 + window),
@@ -240,7 +243,10 @@ fn server_flush_window_releases_on_its_deadline() {
     sim.server.handle_timeout(t0 + window);
     let transmit = sim.server.poll_transmit(t0 + window, &mut buf);
     assert!(transmit.is_some(), "released at the deadline");
-    assert!(sim.server.poll_transmit(t0 + window, &mut buf).is_none(), "in one datagram");
+    assert!(
+        sim.server.poll_transmit(t0 + window, &mut buf).is_none(),
+        "in one datagram"
+    );
     assert_eq!(
         sim.server.peer_info(peer).unwrap().stats.datagrams_out,
         before + 1

@@ -14,23 +14,8 @@ use voice_server::run::{start, Deployment, StartOptions};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// The embedded default configuration on loopback, port 0 everywhere, no WSS.
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 async fn deploy() -> Deployment {
-    start(local_config(), StartOptions::default())
+    start(Config::loopback(), StartOptions::default())
         .await
         .expect("deployment starts")
 }
@@ -545,7 +530,7 @@ async fn expired_token_on_the_way_back_to_master_reauthenticates_by_itself() {
             clock: clock.clone(),
             ..StartOptions::default()
         };
-        let d = start(local_config(), options)
+        let d = start(Config::loopback(), options)
             .await
             .expect("deployment starts");
         let mut alice = client(&d, Protocol::Udp, "alice");
@@ -810,7 +795,7 @@ async fn token_refreshed_in_the_room_is_used_on_the_way_back() {
             clock: clock.clone(),
             ..StartOptions::default()
         };
-        let d = start(local_config(), options)
+        let d = start(Config::loopback(), options)
             .await
             .expect("deployment starts");
         let mut alice = client(&d, Protocol::Udp, "alice");

@@ -13,20 +13,6 @@ use voice_client::CodecConfig;
 use voice_server::config::{Config, Role};
 use voice_server::run::{start, Deployment, StartOptions};
 
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 fn voice_client(d: &Deployment, user: &str) -> LoadBalancingTransport {
     let mut config = LbConfig::new(d.url(Role::Name, Protocol::Udp).unwrap(), "app");
     config.user_id = Some(user.into());
@@ -87,7 +73,7 @@ async fn talk(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_is_a_voice_channel() {
     tokio::time::timeout(Duration::from_secs(60), async {
-        let d = start(local_config(), StartOptions::default())
+        let d = start(Config::loopback(), StartOptions::default())
             .await
             .expect("deployment starts");
         let mut alice = voice_client(&d, "alice");
@@ -252,7 +238,7 @@ fn voice_in_a_game_loop_with_polled_clients() {
         .build()
         .unwrap();
     let d = server
-        .block_on(start(local_config(), StartOptions::default()))
+        .block_on(start(Config::loopback(), StartOptions::default()))
         .expect("deployment starts");
     let polled = |user: &str| {
         let mut config = LbConfig::new(d.url(Role::Name, Protocol::Udp).unwrap(), "app");

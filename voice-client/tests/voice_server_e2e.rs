@@ -27,20 +27,6 @@ const ADAPTATION: Duration = Duration::from_secs(2);
 /// The correlation the received speech must reach (0.877 is seen in-process).
 const MIN_CORRELATION: f64 = 0.6;
 
-fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners
-            .retain(|l| l.effective_protocol() != Protocol::Wss);
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
-}
-
 fn client(d: &Deployment, user: &str, simulation: NetworkSimulation) -> LoadBalancingTransport {
     let mut config = LbConfig::new(d.url(Role::Name, Protocol::Udp).unwrap(), "app");
     config.user_id = Some(user.into());
@@ -67,7 +53,7 @@ fn speech_at(rate: u32) -> Vec<f32> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speech_through_the_server_with_loss_and_jitter() {
     tokio::time::timeout(Duration::from_secs(90), async {
-        let d = start(local_config(), StartOptions::default())
+        let d = start(Config::loopback(), StartOptions::default())
             .await
             .expect("deployment starts");
         let mut alice = client(&d, "alice", NetworkSimulation::default());

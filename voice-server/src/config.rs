@@ -739,6 +739,24 @@ mod tests {
     }
 }
 
+impl Config {
+    /// The embedded default bound to 127.0.0.1 with every port chosen by the
+    /// OS (0) and no TLS listeners: a complete deployment for tests and local
+    /// experiments that cannot collide with anything else on the machine.
+    pub fn loopback() -> Self {
+        let mut config = Config::embedded_default();
+        for role in [Role::Name, Role::Master, Role::Game] {
+            let rc = config.role_mut(role);
+            rc.listeners.retain(|l| !l.needs_tls());
+            for l in &mut rc.listeners {
+                l.address = IpAddr::from([127, 0, 0, 1]);
+                l.port = 0;
+            }
+        }
+        config
+    }
+}
+
 /// Game server workers, load reports, and the link to a remote master.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

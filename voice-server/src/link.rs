@@ -128,7 +128,14 @@ impl MasterLink {
                         None | Some(ConnectionEvent::Disconnected(_)) => break,
                         Some(ConnectionEvent::Message(m)) => {
                             if let Ok(Message::Response(r)) = Message::decode(&m.payload, &Limits::default()) {
-                                tracing::warn!(code = r.return_code, message = ?r.debug_message, "the master refused a report");
+                                let wants_full = r.return_code == 0
+                                    && r.parameters.get(transport::lb::param::DATA).and_then(|v| v.as_str())
+                                        == Some(crate::master::FULL_REPORT_PLEASE);
+                                if wants_full {
+                                    let _ = self.game.command(GameCommand::ReportAll);
+                                } else {
+                                    tracing::warn!(code = r.return_code, message = ?r.debug_message, "the master refused a report");
+                                }
                             }
                         }
                         Some(_) => {}

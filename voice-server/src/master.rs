@@ -48,6 +48,10 @@ pub enum MasterCommand {
     Report(GameReport),
 }
 
+/// The master's answer to a report asking the game server for all its rooms
+/// (in parameter `Data`); other reports get no answer unless refused.
+pub const FULL_REPORT_PLEASE: &str = "full report";
+
 /// (app, lobby name).
 type LobbyKey = (AppKey, String);
 
@@ -395,7 +399,7 @@ impl MasterLogic {
         let p = Params::new(request.code, &request.parameters);
         let code = request.code;
         if code == op::GAME_SERVER_REPORT {
-            return self.server_report(now, peer, meta, &request.parameters);
+            return self.server_report(now, peer, meta, &request.parameters, out);
         }
         if code == op::AUTHENTICATE || code == op::AUTHENTICATE_ONCE {
             let token = p.opt_bytes(param::TOKEN)?.ok_or_else(|| {
@@ -530,6 +534,7 @@ impl MasterLogic {
         peer: PeerHandle,
         meta: &MessageMeta,
         parameters: &Parameters,
+        out: &mut dyn Outbox,
     ) -> Result<(), OpError> {
         if !meta.encrypted {
             return Err(OpError::new(
@@ -540,6 +545,9 @@ impl MasterLogic {
         let opened = GameReport::from_request(&self.key, parameters, self.clock.unix_ms(now))
             .map_err(|e| OpError::new(error::INVALID_AUTHENTICATION, e))?;
         let server_id = opened.report.server_id.clone();
+        // A server the master does not know (new, or retired while silent)
+        // that sent only changes: ask for all its rooms.
+        let needs_full = !opened.report.full && !self.servers.contains_key(&server_id);
         if let Some(s) = self.servers.get(&server_id) {
             if opened.issued_ms <= s.last_issued_ms {
                 return Err(OpError::new(
@@ -552,6 +560,17 @@ impl MasterLogic {
         self.apply_report(now, opened.report);
         if let Some(s) = self.servers.get_mut(&server_id) {
             s.last_issued_ms = opened.issued_ms;
+        }
+        if needs_full {
+            tracing::info!(%server_id, "report from an unknown game server: asking for all its rooms");
+            respond(
+                out,
+                now,
+                peer,
+                meta,
+                op::GAME_SERVER_REPORT,
+                Parameters::new().with(param::DATA, FULL_REPORT_PLEASE),
+            );
         }
         Ok(())
     }

@@ -58,6 +58,7 @@ fn report(updated: Vec<RoomListing>, removed: Vec<(AppKey, String)>) -> GameRepo
         updated,
         removed,
         shutting_down: false,
+        full: false,
     }
 }
 
@@ -511,16 +512,36 @@ fn sealed_reports_must_arrive_encrypted_fresh_and_sealed_with_the_secret() {
     let (code, message) = refusal(&link_request(&mut h, 2, request, true));
     assert_eq!(code, error::INVALID_AUTHENTICATION);
     assert!(message.contains("token.secret"), "{message}");
-    // Encrypted and sealed with our secret: accepted, no answer.
-    assert!(link_request(&mut h, 2, sealed(T0_MS, "a"), true).is_empty());
+    // Encrypted and sealed with our secret: accepted. The server was unknown
+    // and sent only changes, so the master asks for all its rooms.
+    match &link_request(&mut h, 2, sealed(T0_MS, "a"), true)[..] {
+        [Message::Response(r)] => {
+            assert_eq!(r.return_code, 0);
+            assert_eq!(
+                r.parameters.get(param::DATA).and_then(Value::as_str),
+                Some(FULL_REPORT_PLEASE)
+            );
+        }
+        other => panic!("expected a request for a full report, got {other:?}"),
+    }
     assert_eq!(h.logic.room_count(), 1);
     // The same report again (a replay), or an older one: refused.
     let (code, message) = refusal(&link_request(&mut h, 2, sealed(T0_MS, "b"), true));
     assert_eq!(code, error::INVALID_AUTHENTICATION);
     assert!(message.contains("newer"), "{message}");
     assert_eq!(h.logic.room_count(), 1);
-    // A newer one is applied.
+    // A newer one is applied; the server is known now: no answer.
     assert!(link_request(&mut h, 2, sealed(T0_MS + 1, "b"), true).is_empty());
+    assert_eq!(h.logic.room_count(), 2);
+    // A full report from an unknown server needs no follow-up either.
+    let mut full = report(vec![listing("c", 1, 0, true, vec![])], vec![]);
+    full.server_id = "g9".into();
+    full.full = true;
+    h.logic
+        .handle_connected(h.now, p(3), Protocol::Udp, &mut h.out);
+    assert!(link_request(&mut h, 3, full.to_request(&key, T0_MS), true).is_empty());
+    assert_eq!(h.logic.room_count(), 3);
+    h.logic.handle_disconnected(h.now, p(3), &mut h.out);
     assert_eq!(h.logic.room_count(), 2);
     // A client's token cannot carry a report.
     let client_token = h.token("1", T0_MS);

@@ -70,6 +70,10 @@ pub struct GameReport {
     pub removed: Vec<(AppKey, String)>,
     /// The game server is shutting down: forget it and its rooms.
     pub shutting_down: bool,
+    /// Every room of the server is in `updated` (after a (re)connect, or when
+    /// the master asked for it).
+    #[serde(default)]
+    pub full: bool,
 }
 
 /// The application id of server tokens (game server → master links). Clients
@@ -220,6 +224,7 @@ mod tests {
                 "old".into(),
             )],
             shutting_down: false,
+            full: false,
         };
         let key = TokenKey::from_secret("a deployment secret of some length");
         let request = report.to_request(&key, 1_000);

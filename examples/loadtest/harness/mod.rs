@@ -132,9 +132,11 @@ impl LoadConfig {
         if self.clients_per_room < 2 {
             return Err("--clients-per-room must be at least 2 (a speaker and a listener)".into());
         }
-        if self.speakers_per_room == 0 || self.speakers_per_room > self.clients_per_room {
+        // 0 speakers: an idle run (connected bots in rooms, no frames) that
+        // measures what idle peers and rooms cost the server.
+        if self.speakers_per_room > self.clients_per_room {
             return Err(format!(
-                "--speakers-per-room must be from 1 to --clients-per-room ({})",
+                "--speakers-per-room must be from 0 (idle) to --clients-per-room ({})",
                 self.clients_per_room
             ));
         }

@@ -164,6 +164,7 @@ impl GameLogic {
                 .unwrap_or_default(),
             removed: removed.into_iter().collect(),
             shutting_down: false,
+            full: false,
         };
         (self.report)(report);
     }
@@ -184,6 +185,7 @@ impl GameLogic {
             updated: self.rooms.values().map(Room::listing).collect(),
             removed: Vec::new(),
             shutting_down: false,
+            full: true,
         }
     }
 

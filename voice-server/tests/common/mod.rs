@@ -30,19 +30,9 @@ pub async fn guard<F: Future<Output = ()>>(body: F) {
 /// How long to wait for one expected answer.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// The embedded default on 127.0.0.1 with port 0 everywhere and no TLS
-/// listener (WSS, TLS over TCP): those need a certificate.
+/// The embedded default on 127.0.0.1 with port 0 everywhere and no TLS.
 pub fn local_config() -> Config {
-    let mut config = Config::embedded_default();
-    for role in [Role::Name, Role::Master, Role::Game] {
-        let rc = config.role_mut(role);
-        rc.listeners.retain(|l| !l.needs_tls());
-        for l in &mut rc.listeners {
-            l.address = "127.0.0.1".parse().unwrap();
-            l.port = 0;
-        }
-    }
-    config
+    Config::loopback()
 }
 
 /// Starts a deployment of all roles.
