@@ -574,3 +574,24 @@ async fn tcp_listener_with_tls_is_a_tls_listener() {
     })
     .await;
 }
+
+/// `doctor tcp://` on a plain WebSocket port: the greeting step says it is HTTP.
+#[tokio::test]
+async fn doctor_tcp_on_a_websocket_port_names_http() {
+    guard(async {
+        let server = start(vec![listener(Protocol::Ws, Some("/Game"), None)]).await;
+        let port = server.addresses[0].1.port();
+        let checks = transport::runtime::tls::diagnose_voice(
+            &format!("tcp://127.0.0.1:{port}"),
+            &ClientTlsConfig::default(),
+        )
+        .await;
+        let last = checks.last().unwrap();
+        assert_eq!(last.name, "protocol greeting", "{checks:#?}");
+        assert!(!last.ok);
+        assert!(last.detail.contains("answered with HTTP"), "{last:?}");
+        assert!(last.detail.contains("ws://127.0.0.1:"), "{last:?}");
+        server.stop().await;
+    })
+    .await;
+}

@@ -184,6 +184,13 @@ async fn framed_greeting(
         if response_looks_like_tls(&header[..filled]) {
             return Ok(Err(header));
         }
+        if &header == b"HTTP" {
+            return Err(format!(
+                "the server answered with HTTP: this is a web or WebSocket port; use ws://{}:{}/path \
+                 (or wss://), or the server's {} port",
+                target.host, target.port, target.protocol
+            ));
+        }
         let length = u32::from_be_bytes(header) as usize;
         if length > 64 * 1024 {
             return Err(format!("the answer announces a frame of {length} bytes: this port does not speak this protocol"));
