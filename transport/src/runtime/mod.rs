@@ -46,6 +46,7 @@
 mod client;
 mod client_driver;
 mod events;
+mod precise_timer;
 mod server;
 mod server_driver;
 pub mod stream;

@@ -161,8 +161,7 @@ impl<H: ServerHandler> ServerDriver<H> {
         }
         drop(accepted_tx);
         tokio::pin!(shutdown);
-        let timer = tokio::time::sleep(Duration::from_secs(3600));
-        tokio::pin!(timer);
+        let mut timer = super::precise_timer::PreciseTimer::new();
         let mut stopping: Option<Instant> = None;
 
         let mut due_in_a_row: u32 = 0;
@@ -192,9 +191,7 @@ impl<H: ServerHandler> ServerDriver<H> {
                     }
                     continue;
                 }
-                timer
-                    .as_mut()
-                    .reset(tokio::time::Instant::from_std(deadline));
+                timer.reset(deadline);
             }
             let udp = &self.udp;
             let udp_ready = std::future::poll_fn(|cx| {
@@ -208,7 +205,7 @@ impl<H: ServerHandler> ServerDriver<H> {
             due_in_a_row = 0;
             tokio::select! {
                 () = &mut shutdown, if stopping.is_none() => stopping = Some(self.begin_shutdown()),
-                () = &mut timer, if deadline.is_some() => self.handle_timeout(),
+                () = timer.wait(), if deadline.is_some() => self.handle_timeout(),
                 message = self.control.recv(), if self.control_open => match message {
                     Some(ControlMessage::Command(command)) => self.handle_command(command),
                     Some(ControlMessage::Shutdown) => {
