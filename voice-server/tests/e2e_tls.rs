@@ -17,17 +17,6 @@ use transport::runtime::tls::{
 use transport::{Protocol, SendOptions};
 use voice_server::config::{Config, ListenerSpec, Role};
 
-/// A gen-cert certificate (localhost, 127.0.0.1, ::1) written to `dir/server.pem`;
-/// returns the authority file clients trust.
-fn certificate(dir: &Path) -> std::path::PathBuf {
-    let cert = generate_self_signed(&GenCertOptions::default()).unwrap();
-    let files = write_generated(&cert, &dir.join("server.pem"), None).unwrap();
-    files
-        .into_iter()
-        .find(|f| f.to_string_lossy().ends_with("-ca.pem"))
-        .expect("gen-cert writes an authority file")
-}
-
 /// A TLS-over-TCP listener on 127.0.0.1:0 written as in a config file
 /// (`protocol = "tcp"` + `secure = true`, or `protocol = "tls"`), using the
 /// certificate in `dir`.
@@ -62,7 +51,7 @@ fn config_with_tls(dir: &Path) -> Config {
 async fn flow_over_tls() {
     guard(async {
         let dir = tempfile::tempdir().unwrap();
-        let ca_file = certificate(dir.path());
+        let ca_file = gen_cert(dir.path());
         let _ = CLIENT_TLS.set(ClientTlsConfig {
             extra_ca_files: vec![ca_file],
             ..ClientTlsConfig::default()
@@ -127,7 +116,7 @@ async fn flow_over_tls() {
 async fn doctor_passes_every_check_on_a_tls_listener() {
     guard(async {
         let dir = tempfile::tempdir().unwrap();
-        let ca_file = certificate(dir.path());
+        let ca_file = gen_cert(dir.path());
         let d = deploy(config_with_tls(dir.path()), None).await;
         let url = d.url(Role::Name, Protocol::Tls).unwrap();
         let trust = ClientTlsConfig {
