@@ -563,6 +563,7 @@ impl Connection {
     }
 
     fn run_timers(&mut self, now: Instant) {
+        self.check_idle(now);
         match &mut self.handshake {
             Handshake::ClientUdp { .. }
             | Handshake::ClientStream { .. }
@@ -595,16 +596,24 @@ impl Connection {
         }
         self.check_key_deadline(now);
         self.outbox.close_if_due(now, self.config.flush_window);
-        if self.idle_check_at.is_some_and(|at| now >= at) {
-            let total = self.message_total();
-            if total == self.messages_at_check {
-                // No message either way for a ping interval: idle.
-                self.release_idle_buffers();
-                self.idle_check_at = None;
-            } else {
-                self.messages_at_check = total;
-                self.idle_check_at = Some(now + self.config.ping_interval);
-            }
+    }
+
+    /// Releases buffers after a ping interval without messages. Runs first in
+    /// every timer pass, before anything that may return early, so its
+    /// deadline always moves once due.
+    fn check_idle(&mut self, now: Instant) {
+        if !self.idle_check_at.is_some_and(|at| now >= at) {
+            return;
+        }
+        let total = self.message_total();
+        if self.state == ConnectionState::Connected && total != self.messages_at_check {
+            self.messages_at_check = total;
+            self.idle_check_at = Some(now + self.config.ping_interval);
+        } else {
+            // Idle for a ping interval (or no longer connected): keep nothing spare.
+            self.messages_at_check = total;
+            self.release_idle_buffers();
+            self.idle_check_at = None;
         }
     }
 
@@ -646,7 +655,10 @@ impl Connection {
             }
         };
         consider(self.simulation.as_ref().and_then(|s| s.next_release()));
-        if self.idle_check_at.is_none() && self.message_total() != self.messages_at_check {
+        if self.idle_check_at.is_none()
+            && self.state == ConnectionState::Connected
+            && self.message_total() != self.messages_at_check
+        {
             // Traffic again after a release: watch for the next idle spell.
             self.idle_check_at = Some(self.now + self.config.ping_interval);
         }

@@ -333,22 +333,21 @@ impl Room {
         expired
     }
 
-    /// When this room should next be looked at: an inactive actor's expiry or
-    /// the empty-room expiry.
+    /// When this room should next be looked at: the earliest expiry of an
+    /// inactive actor while any remain (the room cannot close before), else
+    /// the empty-room expiry. Never a deadline that looking at the room would
+    /// not move: a room of inactive actors past its empty TTL waits for them.
     pub fn next_deadline(&self) -> Option<Instant> {
         let ttl = Duration::from_millis(self.options.player_ttl_ms.max(0) as u64);
-        let actor = self
-            .actors
-            .values()
-            .filter_map(|a| a.inactive_since.map(|t| t + ttl))
-            .min();
-        let empty = self
-            .empty_since
-            .map(|t| t + Duration::from_millis(self.options.empty_room_ttl_ms));
-        match (actor, empty) {
-            (Some(a), Some(e)) => Some(a.min(e)),
-            (a, e) => a.or(e),
+        if !self.actors.is_empty() {
+            return self
+                .actors
+                .values()
+                .filter_map(|a| a.inactive_since.map(|t| t + ttl))
+                .min();
         }
+        self.empty_since
+            .map(|t| t + Duration::from_millis(self.options.empty_room_ttl_ms))
     }
 
     /// True when the room can be removed at `now`: nobody active, no inactive

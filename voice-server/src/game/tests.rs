@@ -885,3 +885,38 @@ fn actor_properties_carry_user_id() {
         .entries
         .contains(&(Value::U8(actor_key::USER_ID), Value::from("u2"))));
 }
+
+#[test]
+fn a_room_of_only_inactive_actors_waits_for_their_ttl_without_spinning() {
+    let mut h = Harness::new();
+    h.connect(1, "alice");
+    h.connect(2, "bob");
+    h.create(1, "r", Parameters::new().with(param::PLAYER_TTL, 60_000i32));
+    h.join(2, "r");
+    // Both drop (a server shutdown does this): the room has no active actor,
+    // its empty-room TTL (0) is over, but both may still rejoin for 60 s.
+    h.logic.handle_disconnected(h.now, p(1), &mut h.out);
+    h.logic.handle_disconnected(h.now, p(2), &mut h.out);
+    // Bounded: a timer that re-arms itself in the past would never return.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let mut logic = std::mem::replace(&mut h.logic, Harness::new().logic);
+    let now = h.now;
+    let worker = std::thread::spawn(move || {
+        let mut out = crate::outbox::RecordingOutbox::default();
+        logic.handle_timeout(now + Duration::from_millis(1), &mut out);
+        let _ = done_tx.send(());
+        logic
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("handle_timeout returns");
+    h.logic = worker.join().unwrap();
+    assert_eq!(
+        h.logic.poll_timeout(),
+        Some(h.now + Duration::from_secs(60)),
+        "the next look is when the inactive actors expire"
+    );
+    assert_eq!(h.room("r").unwrap().actors.len(), 2, "both may rejoin");
+    h.advance(Duration::from_secs(60));
+    assert!(h.room("r").is_none(), "closed once their TTL ran out");
+}
