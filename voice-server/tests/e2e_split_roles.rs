@@ -46,26 +46,10 @@ async fn game_server_in_another_deployment_reports_over_a_link() {
         .unwrap();
 
         // Until the link is up the master has no game server (ServerFull).
-        let (master_url, token) = authenticate(&front, Protocol::Udp, "probe").await;
-        let mut m = master(&master_url, &token).await;
-        let mut linked = false;
-        for _ in 0..50 {
-            let r = m
-                .request(
-                    op::JOIN_GAME,
-                    Parameters::new()
-                        .with(param::ROOM_NAME, "probe")
-                        .with(param::JOIN_MODE, 1u8),
-                )
-                .await;
-            if r.return_code == 0 {
-                linked = true;
-                break;
-            }
-            assert_eq!(r.return_code, error::SERVER_FULL, "{r:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(linked, "the game server linked to the master");
+        assert!(
+            master_has_a_game_server(&front, "probe").await,
+            "the game server linked to the master"
+        );
 
         let (mut a, _) = enter_room(&front, Protocol::Tcp, "alice", op::CREATE_GAME, "split").await;
         // The second client finds the room through the master: the report arrived.
@@ -78,6 +62,8 @@ async fn game_server_in_another_deployment_reports_over_a_link() {
         assert_eq!(a.event(3).await.sender, 2);
 
         // The game deployment stops: the master forgets its rooms.
+        let (master_url, token) = authenticate(&front, Protocol::Udp, "watcher").await;
+        let mut m = master(&master_url, &token).await;
         back.shutdown().await;
         let mut gone = false;
         for _ in 0..50 {
