@@ -147,7 +147,7 @@ impl Config {
                     );
                 }
                 let udp = l.protocol.0 == Protocol::Udp;
-                if !l.needs_tls() && !(udp && l.secure) {
+                if !(l.needs_tls() || udp && l.secure) {
                     if let Some(key) = l.tls_keys_set().first() {
                         let fix = if udp {
                             "remove the TLS keys: UDP has no TLS (clients use the per-message encryption)"

@@ -822,7 +822,7 @@ impl ClusterConfig {
 }
 
 /// The voice relay's datagram batching.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RelayConfig {
     /// How long (µs) an unreliable message (a voice frame) may wait for others
@@ -831,12 +831,6 @@ pub struct RelayConfig {
     /// Cost: adds up to this much latency; saves a datagram (≈3 µs of kernel
     /// time on loopback) per frame it batches.
     pub flush_window_us: u64,
-}
-
-impl Default for RelayConfig {
-    fn default() -> Self {
-        Self { flush_window_us: 0 }
-    }
 }
 
 impl Config {

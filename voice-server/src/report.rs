@@ -234,6 +234,7 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
+#[allow(clippy::manual_is_multiple_of)] // rust-version 1.80
 fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;

@@ -216,9 +216,11 @@ async fn bind_role(
     for spec in &rc.listeners {
         let mut spec = spec.clone();
         if worker > 0 {
-            let offset = |port: u16| config.cluster.worker_port(port, worker).unwrap_or(port);
-            spec.port = offset(spec.port);
-            spec.public_port = spec.public_port.map(offset);
+            let cluster = &config.cluster;
+            spec.port = cluster.worker_port(spec.port, worker).unwrap_or(spec.port);
+            spec.public_port = spec
+                .public_port
+                .map(|p| cluster.worker_port(p, worker).unwrap_or(p));
         }
         let spec = &spec;
         let protocol = spec.effective_protocol();

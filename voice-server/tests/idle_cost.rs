@@ -218,7 +218,7 @@ fn measure(peers: usize, room_size: usize, talked: bool) -> Figures {
         })
         .collect();
     pump(now, &mut server, &mut clients, &mut buf);
-    if room_size > 0 {
+    if let Some(room_size) = std::num::NonZeroUsize::new(room_size) {
         for (i, c) in clients.iter_mut().enumerate() {
             let room = format!("room{}", i / room_size);
             c.connection

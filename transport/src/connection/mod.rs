@@ -602,7 +602,10 @@ impl Connection {
     /// every timer pass, before anything that may return early, so its
     /// deadline always moves once due.
     fn check_idle(&mut self, now: Instant) {
-        if !self.idle_check_at.is_some_and(|at| now >= at) {
+        let Some(at) = self.idle_check_at else {
+            return;
+        };
+        if now < at {
             return;
         }
         let total = self.message_total();
