@@ -450,6 +450,30 @@ async fn openssl_s_client_against_a_tls13_only_tcp_listener() {
     .await;
 }
 
+/// Connects to `url`, expects the ALPN mismatch error of a `scheme` client
+/// naming `advice` (the URL the port speaks), and the server log line `log_line`.
+async fn expect_alpn_mismatch(
+    logs: &Logs,
+    url: &str,
+    ca_file: &Path,
+    scheme: Protocol,
+    advice: &str,
+    log_line: &str,
+) {
+    let error = Client::connect(url, trusting(ca_file)).await.unwrap_err();
+    println!("{error}");
+    assert!(
+        matches!(
+            &error,
+            ConnectError::Tls(TlsError::ApplicationProtocolMismatch { scheme: s, .. }) if *s == scheme
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(advice), "{error}");
+    let log = logs.wait_for(log_line).await;
+    assert!(log.contains(log_line), "{log}");
+}
+
 /// tls:// on a wss:// port and wss:// on a tls:// port: TLS works, the ALPN id
 /// does not match, and each client is told which scheme the port speaks.
 #[tokio::test]
@@ -473,60 +497,24 @@ async fn tls_and_wss_on_each_others_port_name_the_other_scheme() {
         let wss_port = server.addresses[0].1.port();
         let tls_port = server.addresses[1].1.port();
 
-        let error = Client::connect(&format!("tls://localhost:{wss_port}"), trusting(&ca_file))
-            .await
-            .unwrap_err();
-        println!("{error}");
-        assert!(
-            matches!(
-                &error,
-                ConnectError::Tls(TlsError::ApplicationProtocolMismatch {
-                    scheme: Protocol::Tls,
-                    ..
-                })
-            ),
-            "{error:?}"
-        );
-        assert!(
-            error
-                .to_string()
-                .contains(&format!("wss://localhost:{wss_port}/path")),
-            "{error}"
-        );
-        let log = logs.wait_for("client on this wss:// port").await;
-        assert!(
-            log.contains("probably a tls:// client on this wss:// port; it should use wss://"),
-            "{log}"
-        );
-
-        let error = Client::connect(
-            &format!("wss://localhost:{tls_port}/Game"),
-            trusting(&ca_file),
+        expect_alpn_mismatch(
+            &logs,
+            &format!("tls://localhost:{wss_port}"),
+            &ca_file,
+            Protocol::Tls,
+            &format!("wss://localhost:{wss_port}/path"),
+            "probably a tls:// client on this wss:// port; it should use wss://",
         )
-        .await
-        .unwrap_err();
-        println!("{error}");
-        assert!(
-            matches!(
-                &error,
-                ConnectError::Tls(TlsError::ApplicationProtocolMismatch {
-                    scheme: Protocol::Wss,
-                    ..
-                })
-            ),
-            "{error:?}"
-        );
-        assert!(
-            error
-                .to_string()
-                .contains(&format!("tls://localhost:{tls_port}")),
-            "{error}"
-        );
-        let log = logs.wait_for("client on this tls:// port").await;
-        assert!(
-            log.contains("probably a wss:// client on this tls:// port; it should use tls://"),
-            "{log}"
-        );
+        .await;
+        expect_alpn_mismatch(
+            &logs,
+            &format!("wss://localhost:{tls_port}/Game"),
+            &ca_file,
+            Protocol::Wss,
+            &format!("tls://localhost:{tls_port}"),
+            "probably a wss:// client on this tls:// port; it should use tls://",
+        )
+        .await;
         server.stop().await;
     })
     .await;
