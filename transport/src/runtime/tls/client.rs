@@ -79,15 +79,28 @@ fn add_all(
 
 /// Accepts a server certificate whose SHA-256 fingerprint is pinned, whatever its
 /// issuer and names; otherwise verifies normally against the roots (if any).
+/// [`PinningVerifier::inspect_only`] accepts any certificate instead: only for
+/// the doctor, to show a certificate the real configuration refused.
 /// Handshake signatures are always verified with the provider's algorithms.
 #[derive(Debug)]
-struct PinningVerifier {
+pub(crate) struct PinningVerifier {
     pins: Vec<[u8; 32]>,
     fallback: Option<Arc<WebPkiServerVerifier>>,
+    accept_any: bool,
     provider: Arc<CryptoProvider>,
 }
 
 impl PinningVerifier {
+    /// Accepts every certificate (handshake signatures still checked).
+    pub(crate) fn inspect_only(provider: Arc<CryptoProvider>) -> Self {
+        Self {
+            pins: Vec::new(),
+            fallback: None,
+            accept_any: true,
+            provider,
+        }
+    }
+
     fn new(
         roots: RootCertStore,
         pins: Vec<[u8; 32]>,
@@ -107,6 +120,7 @@ impl PinningVerifier {
         Ok(Self {
             pins,
             fallback,
+            accept_any: false,
             provider,
         })
     }
@@ -121,8 +135,11 @@ impl ServerCertVerifier for PinningVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let fingerprint = certificate_fingerprint_sha256(end_entity);
-        if self.pins.contains(&fingerprint) {
+        if self.accept_any
+            || self
+                .pins
+                .contains(&certificate_fingerprint_sha256(end_entity))
+        {
             return Ok(ServerCertVerified::assertion());
         }
         match &self.fallback {
@@ -137,60 +154,6 @@ impl ServerCertVerifier for PinningVerifier {
                 rustls::CertificateError::UnknownIssuer,
             )),
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// A verifier that accepts any certificate (signatures still checked); only for
-/// the doctor, to show a certificate the real configuration refused.
-#[derive(Debug)]
-pub(crate) struct InspectOnlyVerifier {
-    pub(crate) provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for InspectOnlyVerifier {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(

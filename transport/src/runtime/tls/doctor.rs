@@ -9,7 +9,7 @@
 //! step (and runs the built-in framed greeting for `tls://` and `tcp://`);
 //! [`diagnose_voice`] runs every step with this crate's greeting.
 
-use super::client::{client_config, InspectOnlyVerifier};
+use super::client::{client_config, PinningVerifier};
 use super::{
     certificate_fingerprint_sha256, certificate_names, classify_client_error_for,
     format_fingerprint, format_unix_time, name_matches, provider, response_looks_like_tls,
@@ -632,7 +632,7 @@ async fn inspect_certificate(
         .with_protocol_versions(rustls::ALL_VERSIONS)
         .ok()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(InspectOnlyVerifier { provider }))
+        .with_custom_certificate_verifier(Arc::new(PinningVerifier::inspect_only(provider)))
         .with_no_client_auth();
     let inspect = async {
         let tcp = TcpStream::connect(address).await.ok()?;
