@@ -15,7 +15,7 @@ pub mod room;
 use crate::logic::RoleLogic;
 use crate::metrics::Metrics;
 use crate::outbox::{respond, respond_error, send_event, MessageMeta, OpError, Outbox, Params};
-use crate::report::{AppKey, GameReport};
+use crate::report::{AppKey, GameReport, RoomListing};
 use crate::token::{TokenClaims, TokenError, TokenKey, UnixClock};
 use props::Props;
 use room::{actor_properties, Room, RoomBounds, RoomOptions};
@@ -146,31 +146,13 @@ impl GameLogic {
             .and_then(|id| self.rooms.get(id))
     }
 
-    fn send_report(&mut self, updated: Option<u64>, removed: Option<(AppKey, String)>) {
-        let report = GameReport {
-            server_id: self.settings.server_id.clone(),
-            addresses: self
-                .settings
-                .addresses
-                .iter()
-                .map(|(p, u)| (p.scheme().to_owned(), u.clone()))
-                .collect(),
-            peer_count: self.peers.len() as u32,
-            room_count: self.rooms.len() as u32,
-            cpu_percent: self.cpu_percent,
-            updated: updated
-                .and_then(|id| self.rooms.get(&id))
-                .map(|r| vec![r.listing()])
-                .unwrap_or_default(),
-            removed: removed.into_iter().collect(),
-            shutting_down: false,
-            full: false,
-        };
-        (self.report)(report);
-    }
-
-    /// A full report: every room.
-    pub fn full_report(&self) -> GameReport {
+    /// This server's report: its addresses and load, with `updated` rooms.
+    fn build_report(
+        &self,
+        updated: Vec<RoomListing>,
+        removed: Vec<(AppKey, String)>,
+        full: bool,
+    ) -> GameReport {
         GameReport {
             server_id: self.settings.server_id.clone(),
             addresses: self
@@ -182,11 +164,29 @@ impl GameLogic {
             peer_count: self.peers.len() as u32,
             room_count: self.rooms.len() as u32,
             cpu_percent: self.cpu_percent,
-            updated: self.rooms.values().map(Room::listing).collect(),
-            removed: Vec::new(),
+            updated,
+            removed,
             shutting_down: false,
-            full: true,
+            full,
         }
+    }
+
+    fn send_report(&mut self, updated: Option<u64>, removed: Option<(AppKey, String)>) {
+        let updated = updated
+            .and_then(|id| self.rooms.get(&id))
+            .map(|r| vec![r.listing()])
+            .unwrap_or_default();
+        let report = self.build_report(updated, removed.into_iter().collect(), false);
+        (self.report)(report);
+    }
+
+    /// A full report: every room.
+    pub fn full_report(&self) -> GameReport {
+        self.build_report(
+            self.rooms.values().map(Room::listing).collect(),
+            Vec::new(),
+            true,
+        )
     }
 
     fn schedule(&mut self, room_id: u64) {
