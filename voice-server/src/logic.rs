@@ -1,6 +1,6 @@
 //! The shape shared by the three roles' sans-IO logic.
 
-use crate::outbox::{respond_error, MessageMeta, Outbox};
+use crate::outbox::{respond_error, MessageMeta, OpError, Outbox};
 use std::time::Instant;
 use transport::codec::{OperationRequest, RawSendView};
 use transport::lb::error;
@@ -28,7 +28,18 @@ pub trait RoleLogic: Send + 'static {
     }
     /// The peer is gone.
     fn handle_disconnected(&mut self, now: Instant, peer: PeerHandle, out: &mut dyn Outbox);
-    /// An operation request.
+    /// Carries out an operation request, answering it through `out`; an
+    /// error is answered by [`RoleLogic::handle_request`].
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        peer: PeerHandle,
+        request: &OperationRequest,
+        meta: &MessageMeta,
+        out: &mut dyn Outbox,
+    ) -> Result<(), OpError>;
+    /// An operation request: [`RoleLogic::dispatch`], with an error answered
+    /// as a response carrying its code and message.
     fn handle_request(
         &mut self,
         now: Instant,
@@ -36,7 +47,11 @@ pub trait RoleLogic: Send + 'static {
         request: OperationRequest,
         meta: MessageMeta,
         out: &mut dyn Outbox,
-    );
+    ) {
+        if let Err(e) = self.dispatch(now, peer, &request, &meta, out) {
+            respond_error(out, now, peer, &meta, request.code, e.code, e.message);
+        }
+    }
     /// A raw (voice) frame. Only the game server relays them.
     fn handle_raw(
         &mut self,

@@ -14,7 +14,7 @@
 
 use crate::logic::RoleLogic;
 use crate::metrics::Metrics;
-use crate::outbox::{respond, respond_error, send_event, MessageMeta, OpError, Outbox, Params};
+use crate::outbox::{respond, send_event, MessageMeta, OpError, Outbox, Params};
 use crate::report::{AppKey, GameReport, RoomListing};
 use crate::token::{TokenClaims, TokenError, TokenKey, UnixClock};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -388,6 +388,121 @@ impl MasterLogic {
         self.answer_with_game(now, peer, meta, code, &name, address, out)
     }
 
+    /// A sealed report over a server-to-server link (see [`crate::report`]).
+    /// It must arrive encrypted (the link establishes encryption first) and be
+    /// newer than the server's previous one.
+    fn server_report(
+        &mut self,
+        now: Instant,
+        peer: PeerHandle,
+        meta: &MessageMeta,
+        parameters: &Parameters,
+        out: &mut dyn Outbox,
+    ) -> Result<(), OpError> {
+        if !meta.encrypted {
+            return Err(OpError::new(
+                error::INVALID_AUTHENTICATION,
+                "GameServerReport (200) must arrive encrypted: establish encryption (or use TLS) before sending reports",
+            ));
+        }
+        let opened = GameReport::from_request(&self.key, parameters, self.clock.unix_ms(now))
+            .map_err(|e| OpError::new(error::INVALID_AUTHENTICATION, e))?;
+        let server_id = opened.report.server_id.clone();
+        // A server the master does not know (new, or retired while silent)
+        // that sent only changes: ask for all its rooms.
+        let needs_full = !opened.report.full && !self.servers.contains_key(&server_id);
+        if let Some(s) = self.servers.get(&server_id) {
+            if opened.issued_ms <= s.last_issued_ms {
+                return Err(OpError::new(
+                    error::INVALID_AUTHENTICATION,
+                    "GameServerReport (200): not newer than the last report of this server (replayed?)",
+                ));
+            }
+        }
+        self.server_links.insert(peer, server_id.clone());
+        self.apply_report(now, opened.report);
+        if let Some(s) = self.servers.get_mut(&server_id) {
+            s.last_issued_ms = opened.issued_ms;
+        }
+        if needs_full {
+            tracing::info!(%server_id, "report from an unknown game server: asking for all its rooms");
+            respond(
+                out,
+                now,
+                peer,
+                meta,
+                op::GAME_SERVER_REPORT,
+                Parameters::new().with(param::DATA, FULL_REPORT_PLEASE),
+            );
+        }
+        Ok(())
+    }
+
+    fn flush_lobbies(&mut self, now: Instant, out: &mut dyn Outbox) {
+        self.flush_at = None;
+        for ((app, lobby), names) in std::mem::take(&mut self.pending) {
+            self.scratch.clear();
+            self.scratch.extend(
+                self.peers
+                    .iter()
+                    .filter(|(_, p)| {
+                        p.lobby
+                            .as_ref()
+                            .is_some_and(|(a, l)| *a == app && *l == lobby)
+                    })
+                    .map(|(h, _)| *h),
+            );
+            if self.scratch.is_empty() {
+                continue;
+            }
+            let list: Vec<(Value, Value)> = names
+                .into_iter()
+                .map(|name| {
+                    let props = match self.rooms.get(&(app.clone(), name.clone())) {
+                        Some(l) if l.listing.visible && l.reserved_until.is_none() => {
+                            listing_properties(&l.listing, false)
+                        }
+                        _ => crate::game::props::dictionary(vec![(
+                            Value::U8(room_key::REMOVED),
+                            Value::Bool(true),
+                        )]),
+                    };
+                    (Value::String(name), props)
+                })
+                .collect();
+            let ev = EventData {
+                code: event::GAME_LIST_UPDATE,
+                sender: 0,
+                parameters: Parameters::new()
+                    .with(param::GAME_LIST, crate::game::props::dictionary(list)),
+            };
+            let peers = std::mem::take(&mut self.scratch);
+            send_event(out, now, &peers, ev, false);
+            self.scratch = peers;
+        }
+    }
+}
+
+fn matches_expected(l: &RoomListing, key: &Value, want: &Value) -> bool {
+    if matches!(key, Value::U8(k) if *k == room_key::MAX_PLAYERS) {
+        return want.as_i64() == Some(i64::from(l.max_players));
+    }
+    l.lobby_properties
+        .iter()
+        .any(|(k, v)| k == key && v == want)
+}
+
+/// The URL for `protocol` among `(scheme, url)` pairs.
+pub fn address_for(addresses: &[(String, String)], protocol: Protocol) -> Option<String> {
+    addresses
+        .iter()
+        .find(|(p, _)| p == protocol.scheme())
+        .map(|(_, u)| u.clone())
+}
+
+impl RoleLogic for MasterLogic {
+    type Command = MasterCommand;
+
     fn dispatch(
         &mut self,
         now: Instant,
@@ -525,121 +640,6 @@ impl MasterLogic {
         }
     }
 
-    /// A sealed report over a server-to-server link (see [`crate::report`]).
-    /// It must arrive encrypted (the link establishes encryption first) and be
-    /// newer than the server's previous one.
-    fn server_report(
-        &mut self,
-        now: Instant,
-        peer: PeerHandle,
-        meta: &MessageMeta,
-        parameters: &Parameters,
-        out: &mut dyn Outbox,
-    ) -> Result<(), OpError> {
-        if !meta.encrypted {
-            return Err(OpError::new(
-                error::INVALID_AUTHENTICATION,
-                "GameServerReport (200) must arrive encrypted: establish encryption (or use TLS) before sending reports",
-            ));
-        }
-        let opened = GameReport::from_request(&self.key, parameters, self.clock.unix_ms(now))
-            .map_err(|e| OpError::new(error::INVALID_AUTHENTICATION, e))?;
-        let server_id = opened.report.server_id.clone();
-        // A server the master does not know (new, or retired while silent)
-        // that sent only changes: ask for all its rooms.
-        let needs_full = !opened.report.full && !self.servers.contains_key(&server_id);
-        if let Some(s) = self.servers.get(&server_id) {
-            if opened.issued_ms <= s.last_issued_ms {
-                return Err(OpError::new(
-                    error::INVALID_AUTHENTICATION,
-                    "GameServerReport (200): not newer than the last report of this server (replayed?)",
-                ));
-            }
-        }
-        self.server_links.insert(peer, server_id.clone());
-        self.apply_report(now, opened.report);
-        if let Some(s) = self.servers.get_mut(&server_id) {
-            s.last_issued_ms = opened.issued_ms;
-        }
-        if needs_full {
-            tracing::info!(%server_id, "report from an unknown game server: asking for all its rooms");
-            respond(
-                out,
-                now,
-                peer,
-                meta,
-                op::GAME_SERVER_REPORT,
-                Parameters::new().with(param::DATA, FULL_REPORT_PLEASE),
-            );
-        }
-        Ok(())
-    }
-
-    fn flush_lobbies(&mut self, now: Instant, out: &mut dyn Outbox) {
-        self.flush_at = None;
-        for ((app, lobby), names) in std::mem::take(&mut self.pending) {
-            self.scratch.clear();
-            self.scratch.extend(
-                self.peers
-                    .iter()
-                    .filter(|(_, p)| {
-                        p.lobby
-                            .as_ref()
-                            .is_some_and(|(a, l)| *a == app && *l == lobby)
-                    })
-                    .map(|(h, _)| *h),
-            );
-            if self.scratch.is_empty() {
-                continue;
-            }
-            let list: Vec<(Value, Value)> = names
-                .into_iter()
-                .map(|name| {
-                    let props = match self.rooms.get(&(app.clone(), name.clone())) {
-                        Some(l) if l.listing.visible && l.reserved_until.is_none() => {
-                            listing_properties(&l.listing, false)
-                        }
-                        _ => crate::game::props::dictionary(vec![(
-                            Value::U8(room_key::REMOVED),
-                            Value::Bool(true),
-                        )]),
-                    };
-                    (Value::String(name), props)
-                })
-                .collect();
-            let ev = EventData {
-                code: event::GAME_LIST_UPDATE,
-                sender: 0,
-                parameters: Parameters::new()
-                    .with(param::GAME_LIST, crate::game::props::dictionary(list)),
-            };
-            let peers = std::mem::take(&mut self.scratch);
-            send_event(out, now, &peers, ev, false);
-            self.scratch = peers;
-        }
-    }
-}
-
-fn matches_expected(l: &RoomListing, key: &Value, want: &Value) -> bool {
-    if matches!(key, Value::U8(k) if *k == room_key::MAX_PLAYERS) {
-        return want.as_i64() == Some(i64::from(l.max_players));
-    }
-    l.lobby_properties
-        .iter()
-        .any(|(k, v)| k == key && v == want)
-}
-
-/// The URL for `protocol` among `(scheme, url)` pairs.
-pub fn address_for(addresses: &[(String, String)], protocol: Protocol) -> Option<String> {
-    addresses
-        .iter()
-        .find(|(p, _)| p == protocol.scheme())
-        .map(|(_, u)| u.clone())
-}
-
-impl RoleLogic for MasterLogic {
-    type Command = MasterCommand;
-
     fn handle_connected(
         &mut self,
         _now: Instant,
@@ -662,19 +662,6 @@ impl RoleLogic for MasterLogic {
         if let Some(server_id) = self.server_links.remove(&peer) {
             tracing::info!(%server_id, "game server link closed; its rooms are forgotten");
             self.retire(now, &server_id);
-        }
-    }
-
-    fn handle_request(
-        &mut self,
-        now: Instant,
-        peer: PeerHandle,
-        request: OperationRequest,
-        meta: MessageMeta,
-        out: &mut dyn Outbox,
-    ) {
-        if let Err(e) = self.dispatch(now, peer, &request, &meta, out) {
-            respond_error(out, now, peer, &meta, request.code, e.code, e.message);
         }
     }
 

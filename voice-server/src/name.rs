@@ -324,21 +324,18 @@ impl RoleLogic for NameLogic {
         self.peers.remove(&peer);
     }
 
-    fn handle_request(
+    fn dispatch(
         &mut self,
         now: Instant,
         peer: PeerHandle,
-        request: OperationRequest,
-        meta: MessageMeta,
+        request: &OperationRequest,
+        meta: &MessageMeta,
         out: &mut dyn Outbox,
-    ) {
-        let result = match request.code {
-            op::AUTHENTICATE | op::AUTHENTICATE_ONCE => self.authenticate(now, peer, &request, &meta, out),
+    ) -> Result<(), OpError> {
+        match request.code {
+            op::AUTHENTICATE | op::AUTHENTICATE_ONCE => self.authenticate(now, peer, request, meta, out),
             op::GET_REGIONS => Err(OpError::new(error::INVALID_OPERATION, "GetRegions (220) is not served: this deployment has one region; authenticate directly")),
             code => Err(OpError::new(error::INVALID_OPERATION, format!("unknown operation code {code} on the name server; send Authenticate (230)"))),
-        };
-        if let Err(e) = result {
-            respond_error(out, now, peer, &meta, request.code, e.code, e.message);
         }
     }
 

@@ -226,71 +226,6 @@ impl GameLogic {
         })
     }
 
-    fn dispatch(
-        &mut self,
-        now: Instant,
-        peer: PeerHandle,
-        request: &OperationRequest,
-        meta: &MessageMeta,
-        out: &mut dyn Outbox,
-    ) -> Result<(), OpError> {
-        let p = Params::new(request.code, &request.parameters);
-        match request.code {
-            op::AUTHENTICATE | op::AUTHENTICATE_ONCE => {
-                let token = p.opt_bytes(param::TOKEN)?.ok_or_else(|| {
-                    OpError::bad_param(
-                        request.code,
-                        param::TOKEN,
-                        "the token from the master (required)",
-                    )
-                })?;
-                self.authenticate(now, peer, token)?;
-                let user = self.claims(peer)?.user_id.clone();
-                respond(
-                    out,
-                    now,
-                    peer,
-                    meta,
-                    request.code,
-                    Parameters::new().with(param::USER_ID, user),
-                );
-                Ok(())
-            }
-            op::CREATE_GAME | op::JOIN_GAME => self.join(now, peer, request.code, &p, meta, out),
-            op::LEAVE => {
-                let inactive = p.opt_bool(param::IS_INACTIVE)?.unwrap_or(false);
-                self.in_room(peer)?;
-                self.leave_room(now, peer, inactive, out);
-                respond(out, now, peer, meta, request.code, Parameters::new());
-                Ok(())
-            }
-            op::RAISE_EVENT => self.raise_event(now, peer, &p, meta, out),
-            op::SET_PROPERTIES => self.set_properties(now, peer, &p, meta, out),
-            op::GET_PROPERTIES => {
-                let (room_id, _) = self.in_room(peer)?;
-                let room = &self.rooms[&room_id];
-                let params = Parameters::new()
-                    .with(param::GAME_PROPERTIES, room.game_properties())
-                    .with(param::PLAYER_PROPERTIES, room.player_properties());
-                respond(out, now, peer, meta, request.code, params);
-                Ok(())
-            }
-            op::CHANGE_GROUPS => self.change_groups(now, peer, &p, meta, out),
-            op::JOIN_LOBBY | op::LEAVE_LOBBY | op::JOIN_RANDOM_GAME => Err(OpError::new(
-                error::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE,
-                format!(
-                    "{} ({}) is a master server operation; send it to the master",
-                    op::name(request.code),
-                    request.code
-                ),
-            )),
-            code => Err(OpError::new(
-                error::INVALID_OPERATION,
-                format!("unknown operation code {code} on the game server"),
-            )),
-        }
-    }
-
     fn join(
         &mut self,
         now: Instant,
@@ -513,6 +448,71 @@ fn random_room_name() -> String {
 impl RoleLogic for GameLogic {
     type Command = GameCommand;
 
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        peer: PeerHandle,
+        request: &OperationRequest,
+        meta: &MessageMeta,
+        out: &mut dyn Outbox,
+    ) -> Result<(), OpError> {
+        let p = Params::new(request.code, &request.parameters);
+        match request.code {
+            op::AUTHENTICATE | op::AUTHENTICATE_ONCE => {
+                let token = p.opt_bytes(param::TOKEN)?.ok_or_else(|| {
+                    OpError::bad_param(
+                        request.code,
+                        param::TOKEN,
+                        "the token from the master (required)",
+                    )
+                })?;
+                self.authenticate(now, peer, token)?;
+                let user = self.claims(peer)?.user_id.clone();
+                respond(
+                    out,
+                    now,
+                    peer,
+                    meta,
+                    request.code,
+                    Parameters::new().with(param::USER_ID, user),
+                );
+                Ok(())
+            }
+            op::CREATE_GAME | op::JOIN_GAME => self.join(now, peer, request.code, &p, meta, out),
+            op::LEAVE => {
+                let inactive = p.opt_bool(param::IS_INACTIVE)?.unwrap_or(false);
+                self.in_room(peer)?;
+                self.leave_room(now, peer, inactive, out);
+                respond(out, now, peer, meta, request.code, Parameters::new());
+                Ok(())
+            }
+            op::RAISE_EVENT => self.raise_event(now, peer, &p, meta, out),
+            op::SET_PROPERTIES => self.set_properties(now, peer, &p, meta, out),
+            op::GET_PROPERTIES => {
+                let (room_id, _) = self.in_room(peer)?;
+                let room = &self.rooms[&room_id];
+                let params = Parameters::new()
+                    .with(param::GAME_PROPERTIES, room.game_properties())
+                    .with(param::PLAYER_PROPERTIES, room.player_properties());
+                respond(out, now, peer, meta, request.code, params);
+                Ok(())
+            }
+            op::CHANGE_GROUPS => self.change_groups(now, peer, &p, meta, out),
+            op::JOIN_LOBBY | op::LEAVE_LOBBY | op::JOIN_RANDOM_GAME => Err(OpError::new(
+                error::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE,
+                format!(
+                    "{} ({}) is a master server operation; send it to the master",
+                    op::name(request.code),
+                    request.code
+                ),
+            )),
+            code => Err(OpError::new(
+                error::INVALID_OPERATION,
+                format!("unknown operation code {code} on the game server"),
+            )),
+        }
+    }
+
     fn handle_connected(
         &mut self,
         _now: Instant,
@@ -551,19 +551,6 @@ impl RoleLogic for GameLogic {
         self.leave_room(now, peer, true, out);
         if let Some(p) = self.peers.remove(&peer) {
             tracing::trace!(?peer, protocol = %p.protocol, "game peer gone");
-        }
-    }
-
-    fn handle_request(
-        &mut self,
-        now: Instant,
-        peer: PeerHandle,
-        request: OperationRequest,
-        meta: MessageMeta,
-        out: &mut dyn Outbox,
-    ) {
-        if let Err(e) = self.dispatch(now, peer, &request, &meta, out) {
-            respond_error(out, now, peer, &meta, request.code, e.code, e.message);
         }
     }
 
