@@ -8,6 +8,8 @@
 //! report whose `issued_ms` is not newer than the last one (no replay).
 
 use crate::token::{TokenClaims, TokenKey};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use transport::codec::{Limits, OperationRequest, Parameters, Value};
 use transport::lb::{op, param};
@@ -147,7 +149,7 @@ impl GameReport {
     /// The report sealed into a `GameServerReport` (200) request for a
     /// server-to-server link: the single parameter is a server token whose
     /// payload is the report JSON plus the lobby properties in the codec's
-    /// encoding (hex).
+    /// encoding (base64).
     pub fn to_request(&self, key: &TokenKey, issued_ms: u64) -> OperationRequest {
         let lobby = Value::ObjectArray(
             self.updated
@@ -167,7 +169,7 @@ impl GameReport {
             auth_values: String::new(),
             issued_ms,
             expires_ms: issued_ms + REPORT_LIFETIME_MS,
-            data: serde_json::json!({ "report": self, "lobby": hex(&lobby_bytes) }),
+            data: serde_json::json!({ "report": self, "lobby": BASE64.encode(&lobby_bytes) }),
         };
         OperationRequest {
             code: op::GAME_SERVER_REPORT,
@@ -200,12 +202,14 @@ impl GameReport {
         if report.server_id != claims.user_id {
             return Err("the report's server id does not match its token".into());
         }
-        let lobby_hex = claims
+        let lobby_text = claims
             .data
             .get("lobby")
             .and_then(|v| v.as_str())
             .unwrap_or("");
-        let lobby_bytes = unhex(lobby_hex).ok_or("lobby properties: not hex")?;
+        let lobby_bytes = BASE64
+            .decode(lobby_text)
+            .map_err(|e| format!("lobby properties: not base64 ({e})"))?;
         if !lobby_bytes.is_empty() {
             let lobby = Value::decode(&bytes::Bytes::from(lobby_bytes), &Limits::default())
                 .map_err(|e| format!("lobby properties: {e}"))?;
@@ -222,27 +226,6 @@ impl GameReport {
             issued_ms: claims.issued_ms,
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-#[allow(clippy::manual_is_multiple_of)] // rust-version 1.80
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
@@ -396,13 +379,23 @@ mod tests {
     }
 
     #[test]
-    fn hex_round_trips_and_refuses_garbage() {
-        assert_eq!(
-            unhex(&hex(&[0, 1, 0xab, 0xff])).unwrap(),
-            vec![0, 1, 0xab, 0xff]
-        );
-        assert!(unhex("abc").is_none());
-        assert!(unhex("zz").is_none());
-        assert!(unhex("é1").is_none());
+    fn lobby_properties_that_are_not_base64_are_refused() {
+        let key = TokenKey::from_secret("a deployment secret of some length");
+        let report = load(1, vec![room("a", 1)], &[]);
+        for garbage in ["abc", "zz", "é1"] {
+            let token = key.seal(&TokenClaims {
+                user_id: "g".into(),
+                app_id: SERVER_APP_ID.into(),
+                app_version: String::new(),
+                auth_values: String::new(),
+                issued_ms: 1_000,
+                expires_ms: 9_000,
+                data: serde_json::json!({ "report": report, "lobby": garbage }),
+            });
+            let e =
+                GameReport::from_request(&key, &Parameters::new().with(param::TOKEN, token), 1_500)
+                    .unwrap_err();
+            assert!(e.contains("lobby properties"), "{garbage}: {e}");
+        }
     }
 }
