@@ -110,51 +110,11 @@ master_url = "{master_url}"
     }
 }
 
-/// Creates `room` through the master and enters it on its game server;
-/// returns the game server's URL and the joined client.
-async fn create_room(
-    front: &voice_server::run::Deployment,
-    user: &str,
-    room: &str,
-) -> (String, TestClient) {
-    let (master_url, token) = authenticate(front, Protocol::Udp, user).await;
-    let mut m = master(&master_url, &token).await;
-    let r = m
-        .request(
-            op::CREATE_GAME,
-            Parameters::new().with(param::ROOM_NAME, room),
-        )
-        .await;
-    assert_eq!(r.return_code, 0, "{r:?}");
-    let game_url = str_param(&r, param::ADDRESS).to_owned();
-    let token = bytes_param(&r, param::TOKEN);
-    m.client.disconnect();
-    let mut g = TestClient::connect(&game_url).await;
-    let r = g
-        .request(
-            op::CREATE_GAME,
-            Parameters::new()
-                .with(param::ROOM_NAME, room)
-                .with(param::TOKEN, token),
-        )
-        .await;
-    assert_eq!(r.return_code, 0, "{r:?}");
-    (game_url, g)
-}
-
 /// Where the master would send a new room now ("" when no game server is
 /// registered; the reservation is dropped with the master connection and
 /// expires unconfirmed).
 async fn placement(front: &voice_server::run::Deployment, room: &str) -> String {
-    let (master_url, token) = authenticate(front, Protocol::Udp, "probe").await;
-    let mut m = master(&master_url, &token).await;
-    let r = m
-        .request(
-            op::CREATE_GAME,
-            Parameters::new().with(param::ROOM_NAME, room),
-        )
-        .await;
-    m.client.disconnect();
+    let r = master_answer(front, Protocol::Udp, "probe", op::CREATE_GAME, room).await;
     if r.return_code == error::SERVER_FULL {
         return String::new(); // no game server registered yet
     }
@@ -201,7 +161,14 @@ async fn rooms_spread_over_two_game_processes_and_a_killed_one_is_retired() {
         // Real rooms: consecutive creations spread over both servers.
         let mut rooms = Vec::new();
         for i in 0..4 {
-            let (url, client) = create_room(&front, &format!("owner{i}"), &format!("room{i}")).await;
+            let (url, client, _) = enter_room_at(
+                &front,
+                Protocol::Udp,
+                &format!("owner{i}"),
+                op::CREATE_GAME,
+                &format!("room{i}"),
+            )
+            .await;
             rooms.push((format!("room{i}"), url, client));
         }
         let rooms_on_a: Vec<String> = rooms

@@ -276,6 +276,24 @@ pub async fn master(url: &str, token: &[u8]) -> TestClient {
     m
 }
 
+/// Name server, then the master's answer to `code` (create or join `room`):
+/// the game server's address and token, or an error code.
+pub async fn master_answer(
+    d: &Deployment,
+    protocol: Protocol,
+    user: &str,
+    code: u8,
+    room: &str,
+) -> OperationResponse {
+    let (master_url, token) = authenticate(d, protocol, user).await;
+    let mut m = master(&master_url, &token).await;
+    let r = m
+        .request(code, Parameters::new().with(param::ROOM_NAME, room))
+        .await;
+    m.client.disconnect();
+    r
+}
+
 /// Full flow: name → master → `code` (create or join `room`) → game server,
 /// joined. Returns the game client and the actor number.
 pub async fn enter_room(
@@ -285,11 +303,19 @@ pub async fn enter_room(
     code: u8,
     room: &str,
 ) -> (TestClient, i32) {
-    let (master_url, token) = authenticate(d, protocol, user).await;
-    let mut m = master(&master_url, &token).await;
-    let r = m
-        .request(code, Parameters::new().with(param::ROOM_NAME, room))
-        .await;
+    let (_, g, actor) = enter_room_at(d, protocol, user, code, room).await;
+    (g, actor)
+}
+
+/// [`enter_room`], also returning the game server's URL.
+pub async fn enter_room_at(
+    d: &Deployment,
+    protocol: Protocol,
+    user: &str,
+    code: u8,
+    room: &str,
+) -> (String, TestClient, i32) {
+    let r = master_answer(d, protocol, user, code, room).await;
     assert_eq!(r.return_code, 0, "{r:?}");
     let game_url = str_param(&r, param::ADDRESS).to_owned();
     assert!(
@@ -297,7 +323,6 @@ pub async fn enter_room(
         "{game_url} for {protocol}"
     );
     let token = bytes_param(&r, param::TOKEN);
-    m.client.disconnect();
     let mut g = TestClient::connect(&game_url).await;
     let r = g
         .request(
@@ -313,5 +338,5 @@ pub async fn enter_room(
         .get(param::ACTOR_NR)
         .and_then(Value::as_i64)
         .unwrap() as i32;
-    (g, actor)
+    (game_url, g, actor)
 }
