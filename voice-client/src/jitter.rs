@@ -30,7 +30,10 @@
 //! (Photon speeds up 5 % to catch up; dropping one frame in 20 is the same
 //! rate). Above the maximum, frames are dropped at once while later ones are
 //! buffered (so the delay can exceed the maximum by less than a frame when
-//! nothing later has arrived). An underrun (the next
+//! nothing later has arrived). Below the target by a frame or more (the
+//! jitter grew while playing), one concealed frame is inserted per
+//! interval instead ([`Pop::Stretch`], a 5 % slow-down), so the delay reaches
+//! the new target before a late frame finds the buffer empty. An underrun (the next
 //! frame has not arrived and nothing later has) does not advance the sequence,
 //! so a late frame is still played and the delay grows instead. Clock drift is
 //! handled by the same two mechanisms: a faster sender raises the delay and
@@ -70,8 +73,10 @@ pub struct JitterConfig {
     /// Number of recent arrivals the jitter is measured over. Defaults to 100
     /// (2 s at 20 ms). Longer is steadier but catches up later after a burst.
     pub jitter_window: usize,
-    /// When above target, drop at most one present frame every this many pops.
-    /// Defaults to 20 (a 5 % speed-up, Photon's). Must be at least 1.
+    /// When a frame or more above target, drop at most one present frame
+    /// every this many pops (a 5 % speed-up at the default, Photon's); when a
+    /// frame or more below, insert at most one concealed frame as often (a
+    /// 5 % slow-down). Defaults to 20. Must be at least 1.
     pub catch_up_interval: u32,
     /// Consecutive underrun time after which the stream counts as paused.
     /// Defaults to 200 ms.
@@ -157,6 +162,9 @@ pub struct JitterStats {
     pub dropped: u64,
     /// Pops that returned [`Pop::Underrun`].
     pub underruns: u64,
+    /// Pops that returned [`Pop::Stretch`] (concealed frames inserted to grow
+    /// the delay toward a higher target).
+    pub stretched: u64,
     /// Payloads refused for being longer than `max_payload`.
     pub oversized: u64,
 }
@@ -183,6 +191,11 @@ pub enum Pop<'a> {
     /// Nothing to play yet although the stream is active: conceal one frame.
     /// The sequence does not advance (the delay grows by one frame).
     Underrun,
+    /// The next frame is here but the delay is a frame or more below the
+    /// target (the jitter grew): conceal one frame. The sequence does not
+    /// advance (the delay grows by one frame), at most once per
+    /// [`JitterConfig::catch_up_interval`] pops.
+    Stretch,
     /// The sender ended the stream; play silence from now on.
     EndOfStream,
     /// No active stream: play silence.
@@ -230,7 +243,7 @@ pub struct JitterBuffer {
     underrun_run: u32,
     speculative: u32,
     rebase: bool,
-    pops_since_drop: u32,
+    pops_since_adjust: u32,
     delay_us: i64,
     stats: JitterStats,
 }
@@ -283,7 +296,7 @@ impl JitterBuffer {
             underrun_run: 0,
             speculative: 0,
             rebase: false,
-            pops_since_drop: 0,
+            pops_since_adjust: 0,
             delay_us: 0,
             stats: JitterStats::default(),
             config,
@@ -513,24 +526,33 @@ impl JitterBuffer {
         let max = self.config.max_delay.as_micros() as i64;
         // Catch up: above the maximum drop at once; above target skip holes
         // and drop one present frame per interval.
-        self.pops_since_drop = self.pops_since_drop.saturating_add(1);
+        self.pops_since_adjust = self.pops_since_adjust.saturating_add(1);
         while self.later_present(seq) {
             let delay = self.delay_us_at(t, seq);
             let hole = !self.is_present(seq);
             let above_target = delay - self.frame_us > target;
-            let may_drop = above_target && self.pops_since_drop >= self.config.catch_up_interval;
+            let may_drop = above_target && self.pops_since_adjust >= self.config.catch_up_interval;
             let is_end = !hole && self.slots[(seq & self.mask) as usize].end;
             if is_end || !(delay > max || (above_target && hole) || may_drop) {
                 break;
             }
             if !hole {
-                self.pops_since_drop = 0;
+                self.pops_since_adjust = 0;
             }
             self.advance_dropping(seq);
             seq += 1;
         }
         let index = (seq & self.mask) as usize;
         self.delay_us = self.delay_us_at(t, seq);
+        let below_target = self.delay_us + self.frame_us <= target;
+        if below_target
+            && self.is_present(seq)
+            && self.pops_since_adjust >= self.config.catch_up_interval
+        {
+            self.pops_since_adjust = 0;
+            self.stats.stretched += 1;
+            return Pop::Stretch;
+        }
         if self.is_present(seq) {
             self.underrun_run = 0;
             self.speculative = 0;

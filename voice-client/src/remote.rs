@@ -47,7 +47,7 @@ pub struct RemoteVoiceStats {
     pub late: u64,
     /// Duplicates dropped.
     pub duplicates: u64,
-    /// Frames concealed by PLC (lost without FEC, or underruns).
+    /// Frames concealed by PLC (lost without FEC, underruns, stretches).
     pub concealed: u64,
     /// Lost frames recovered from the next packet's FEC data.
     pub fec_recovered: u64,
@@ -55,6 +55,8 @@ pub struct RemoteVoiceStats {
     pub underruns: u64,
     /// Frames dropped to catch up on delay.
     pub dropped: u64,
+    /// Concealed frames inserted to grow the delay toward a higher target.
+    pub stretched: u64,
     /// Packets that failed to decode (concealed instead).
     pub decode_errors: u64,
     /// Jitter buffer delay of the last played frame.
@@ -157,6 +159,7 @@ impl RemoteVoice {
             duplicates: j.duplicates,
             underruns: j.underruns,
             dropped: j.dropped,
+            stretched: j.stretched,
             buffer_delay: self.jitter.delay(),
             target_delay: self.jitter.target_delay(),
             jitter: self.jitter.jitter(),
@@ -193,7 +196,7 @@ impl RemoteVoice {
                 }
                 r
             }
-            Pop::Lost { next: None, .. } | Pop::Underrun => {
+            Pop::Lost { next: None, .. } | Pop::Underrun | Pop::Stretch => {
                 self.stats.concealed += 1;
                 self.decoder.conceal(frame)
             }

@@ -109,6 +109,9 @@ async fn speech_through_the_server_with_loss_and_jitter() {
             let now = Instant::now();
             if let Some(pcm) = input.get(index * frame_samples..(index + 1) * frame_samples) {
                 alice.push_frame(now, id, pcm).expect("encodes");
+            } else {
+                // The speech is over: release push-to-talk (an end of stream).
+                alice.set_transmit_enabled(id, false).expect("voice");
             }
             alice.service();
             bob.service();
@@ -150,8 +153,9 @@ async fn speech_through_the_server_with_loss_and_jitter() {
             jitter.max_delay
         );
 
-        // Push-to-talk off: nothing is sent, nothing arrives.
-        alice.set_transmit_enabled(id, false).expect("voice");
+        // Push-to-talk is off since the speech ended: nothing is sent, nothing
+        // arrives.
+        assert_eq!(sent.end_of_streams, 1, "{sent:?}");
         // Frames already in flight (up to 40 ms of simulated jitter) land first.
         let settle = tokio::time::Instant::now() + Duration::from_millis(300);
         while tokio::time::Instant::now() < settle {
