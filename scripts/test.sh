@@ -8,7 +8,7 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 echo "== transport builds without its tokio feature"
 cargo build -p transport --no-default-features
 echo "== tests"
-cargo test --workspace --all-targets
+cargo test --workspace --all-targets --no-fail-fast
 echo "== doc tests"
 cargo test --workspace --doc
 echo "== benches compile"
