@@ -218,9 +218,11 @@ async fn rooms_spread_over_two_game_processes_and_a_killed_one_is_retired() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         eprintln!("killed server retired {retired_after:?} after the kill (timeout {TIMEOUT_MS} ms, reports every 200 ms)");
-        // ... by its timeout (no socket closed: UDP), not sooner than the
-        // timeout minus one report interval (with slack for a loaded machine).
-        assert!(retired_after >= Duration::from_millis(TIMEOUT_MS - 400), "{retired_after:?}");
+        // ... by its timeout (no socket closed: UDP), counted from its last
+        // report, which came at most a report interval before the kill on a
+        // quiet machine; half the timeout leaves room for a late last report
+        // on a loaded one and still tells the timeout from an instant retire.
+        assert!(retired_after >= Duration::from_millis(TIMEOUT_MS / 2), "{retired_after:?}");
         // ... and every new room goes to B.
         for n in 0..6 {
             assert_eq!(placement(&front, &format!("after{n}")).await, b.udp_url);
