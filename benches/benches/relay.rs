@@ -190,6 +190,7 @@ fn connected_endpoint(now: Instant, n: usize, encrypt: bool) -> (Endpoint, Vec<P
             .accept_stream(
                 now,
                 ([127, 0, 0, 1], 10_000 + i as u16).into(),
+                ([127, 0, 0, 1], 4530).into(),
                 Protocol::Tcp,
             )
             .expect("room for peers");

@@ -90,6 +90,10 @@ pub struct PeerInfo {
     pub address: SocketAddr,
     /// Transport.
     pub protocol: Protocol,
+    /// The bound address of the listener a stream peer was accepted on (so a
+    /// server can give listeners different duties); `None` for UDP peers and
+    /// for a client's own connection.
+    pub listener: Option<SocketAddr>,
     /// Traffic statistics.
     pub stats: ConnectionStats,
     /// True once encrypted messages can be exchanged.
@@ -139,6 +143,8 @@ struct Peer {
     /// (about 4 KB).
     connection: Box<Connection>,
     address: SocketAddr,
+    /// The listener a stream peer came in on; `None` for UDP.
+    listener: Option<SocketAddr>,
     queued: bool,
     armed: Option<Instant>,
 }
@@ -300,6 +306,7 @@ impl Endpoint {
             Peer {
                 connection: Box::new(connection),
                 address: from,
+                listener: None,
                 queued: false,
                 armed: None,
             },
@@ -414,12 +421,14 @@ impl Endpoint {
         }
     }
 
-    /// Registers a stream peer whose transport (and TLS) the driver opened.
-    /// Returns `None` when the endpoint is full (the driver closes the stream).
+    /// Registers a stream peer whose transport (and TLS) the driver opened on
+    /// the listener bound to `listener`. Returns `None` when the endpoint is
+    /// full (the driver closes the stream).
     pub fn accept_stream(
         &mut self,
         now: Instant,
         from: SocketAddr,
+        listener: SocketAddr,
         protocol: Protocol,
     ) -> Option<PeerHandle> {
         let now = self.advance_clock(now);
@@ -443,6 +452,7 @@ impl Endpoint {
             Peer {
                 connection: Box::new(connection),
                 address: from,
+                listener: Some(listener),
                 queued: false,
                 armed: None,
             },
@@ -635,6 +645,7 @@ impl Endpoint {
         Some(PeerInfo {
             address: slot.address,
             protocol: slot.connection.protocol(),
+            listener: slot.listener,
             stats: slot.connection.stats().clone(),
             encryption_established: slot.connection.is_encryption_established(),
         })

@@ -34,7 +34,12 @@ impl Pair {
             rng_seed: Some(1),
         });
         let address: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-        let peer = server.accept_stream(now, address, protocol).unwrap();
+        let listener: SocketAddr = "127.0.0.1:4530".parse().unwrap();
+        let peer = server
+            .accept_stream(now, address, listener, protocol)
+            .unwrap();
+        let info = server.peer_info(peer).unwrap();
+        assert_eq!(info.listener, Some(listener), "the listener is remembered");
         let client = Connection::connect(now, config, protocol, 5);
         let mut pair = Pair {
             now,

@@ -127,16 +127,30 @@ impl Config {
         };
         let mut bound: Vec<(String, bool, IpAddr, u16)> = Vec::new();
         for role in [Role::Name, Role::Master, Role::Game] {
-            let rc = self.role(role);
-            if rc.public_host.trim().is_empty() {
+            if self.role(role).public_host.trim().is_empty() {
                 push(
                     format!("{role}.public_host"),
                     "is empty".into(),
                     "set the host name or address clients reach this role at, e.g. \"127.0.0.1\"",
                 );
             }
-            for (i, l) in rc.listeners.iter().enumerate() {
-                let at = format!("{role}.listeners[{i}]");
+        }
+        let groups = [
+            ("name.listeners", &self.name.listeners),
+            ("master.listeners", &self.master.listeners),
+            ("game.listeners", &self.game.listeners),
+            ("cluster.listeners", &self.cluster.listeners),
+        ];
+        for (group, listeners) in groups {
+            for (i, l) in listeners.iter().enumerate() {
+                let at = format!("{group}[{i}]");
+                if group == "cluster.listeners" && l.protocol.0 == Protocol::Udp {
+                    push(
+                        format!("{at}.protocol"),
+                        "server-to-server listeners are TCP-based: udp is not offered there".into(),
+                        "use protocol = \"tls\" (or \"tcp\" on a private network); game servers link with cluster.master_url = \"tls://master:4521\"",
+                    );
+                }
                 if l.secure && l.protocol.0 == Protocol::Udp {
                     push(
                         format!("{at}.secure"),

@@ -162,24 +162,8 @@ impl RoleConfig {
         ];
         let listeners = all
             .into_iter()
-            .map(|protocol| ListenerSpec {
-                protocol: ProtocolName(protocol),
-                address: IpAddr::from([0, 0, 0, 0]),
-                port: default_port(role, protocol),
-                public_port: None,
-                secure: false,
-                path: None,
-                skip_without_certificate: protocol.is_secure(),
-                certificate_path: None,
-                certificate: None,
-                key: None,
-                password: None,
-                root_certificates: None,
-                min_protocol_version: None,
-                max_protocol_version: None,
-                cipher_list: None,
-                certificates: None,
-                default_domain: None,
+            .map(|protocol| {
+                ListenerSpec::on_every_interface(protocol, default_port(role, protocol))
             })
             .collect();
         Self {
@@ -287,6 +271,30 @@ fn default_bind() -> IpAddr {
 }
 
 impl ListenerSpec {
+    /// A listener of `protocol` on `0.0.0.0:port` with every other key at its
+    /// default; secure protocols are skipped while their certificate is missing.
+    pub fn on_every_interface(protocol: Protocol, port: u16) -> Self {
+        ListenerSpec {
+            protocol: ProtocolName(protocol),
+            address: IpAddr::from([0, 0, 0, 0]),
+            port,
+            public_port: None,
+            secure: false,
+            path: None,
+            skip_without_certificate: protocol.is_secure(),
+            certificate_path: None,
+            certificate: None,
+            key: None,
+            password: None,
+            root_certificates: None,
+            min_protocol_version: None,
+            max_protocol_version: None,
+            cipher_list: None,
+            certificates: None,
+            default_domain: None,
+        }
+    }
+
     /// The effective protocol (`ws` + `secure` is `wss`, `tcp` + `secure` is
     /// `tls`; `udp` + `secure` stays `udp` and is refused by validation).
     pub fn effective_protocol(&self) -> Protocol {
@@ -655,6 +663,46 @@ mod tests {
         }
         assert_eq!(config.token.lifetime_secs, 3600);
         assert!(config.metrics.listen.is_empty());
+        let servers: Vec<_> = config
+            .cluster
+            .listeners
+            .iter()
+            .map(|l| (l.effective_protocol(), l.port, l.skip_without_certificate))
+            .collect();
+        assert_eq!(
+            servers,
+            [
+                (Protocol::Tcp, SERVER_LINK_PORT, false),
+                (Protocol::Tls, SERVER_LINK_TLS_PORT, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn server_to_server_listeners_are_validated_like_the_others() {
+        let mut config = Config::default();
+        config.cluster.listeners[0].protocol = ProtocolName(Protocol::Udp);
+        config.cluster.listeners[1].port = config.master.listeners[1].port; // tls vs master tcp 4530
+        let problems = config.validate(Path::new("."));
+        let udp = problems
+            .iter()
+            .find(|p| p.path == "cluster.listeners[0].protocol")
+            .expect("udp refused");
+        assert!(udp.message.contains("TCP-based"), "{udp:?}");
+        assert!(udp.fix.contains("tls"), "{udp:?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.path == "cluster.listeners[1].port"),
+            "{problems:?}"
+        );
+        // `listeners = []` is allowed: game servers then link on client listeners.
+        let config: Config = toml::from_str("[cluster]\nlisteners = []\n").unwrap();
+        assert!(config.cluster.listeners.is_empty());
+        assert!(config.validate(Path::new(".")).is_empty());
+        let loopback = Config::loopback();
+        assert_eq!(loopback.cluster.listeners.len(), 1, "no TLS on loopback");
+        assert_eq!(loopback.cluster.listeners[0].port, 0);
     }
 
     #[test]
@@ -753,6 +801,12 @@ impl Config {
                 l.port = 0;
             }
         }
+        let servers = &mut config.cluster.listeners;
+        servers.retain(|l| !l.needs_tls());
+        for l in servers {
+            l.address = IpAddr::from([127, 0, 0, 1]);
+            l.port = 0;
+        }
         config
     }
 }
@@ -778,10 +832,24 @@ pub struct ClusterConfig {
     /// (ms): no new rooms go to it and its rooms leave the lobbies. Defaults to
     /// 5000. Lower finds a dead server sooner; keep it several report intervals.
     pub game_server_timeout_ms: u64,
+    /// The master's server-to-server listeners: game servers in other
+    /// processes link here, and nothing else is served (client operations are
+    /// refused, the name server never announces them). While any is
+    /// configured, the master refuses game server reports on its client
+    /// listeners, so a firewall can keep servers' traffic apart. TCP-based
+    /// protocols only (`tcp`, `tls`, `ws`, `wss`; `secure = true` makes `tcp`
+    /// TLS). Defaults to TCP on 4520 (Photon's game server → master port) and
+    /// TLS over TCP on 4521 (only when `certs/server.pem` exists), on 0.0.0.0;
+    /// bind them to an internal address where servers have one. An empty list
+    /// (`listeners = []`) lets game servers link on the client listeners.
+    /// Cost: a socket each.
+    #[serde(default = "default_server_listeners")]
+    pub listeners: Vec<ListenerSpec>,
     /// For game servers in another process than the master: the master's URL
-    /// (`tls://master.example.com:4530`, `tcp://…`, `wss://…/Master`, `udp://…`).
-    /// Defaults to empty: the `[[master.listeners]]` of this configuration,
-    /// TLS-TCP first, then TCP, WS, UDP, WSS.
+    /// (`tls://master.example.com:4521`, `tcp://…:4520`, `wss://…/Master`).
+    /// Defaults to empty: the `[cluster] listeners` of this configuration
+    /// (at the master's `public_host`), TLS first, else the
+    /// `[[master.listeners]]`, TLS-TCP first, then TCP, WS, UDP, WSS.
     pub master_url: String,
     /// CA certificate file (PEM) the link trusts for a `tls://` or `wss://`
     /// master (e.g. the `server-ca.pem` of `voice-server gen-cert`), relative
@@ -796,10 +864,23 @@ impl Default for ClusterConfig {
             worker_port_step: 100,
             report_interval_ms: 1000,
             game_server_timeout_ms: 5000,
+            listeners: default_server_listeners(),
             master_url: String::new(),
             master_ca_file: String::new(),
         }
     }
+}
+
+/// Photon's game server → master port.
+pub const SERVER_LINK_PORT: u16 = 4520;
+/// The TLS server-to-server port (TLS over TCP).
+pub const SERVER_LINK_TLS_PORT: u16 = 4521;
+
+fn default_server_listeners() -> Vec<ListenerSpec> {
+    vec![
+        ListenerSpec::on_every_interface(Protocol::Tcp, SERVER_LINK_PORT),
+        ListenerSpec::on_every_interface(Protocol::Tls, SERVER_LINK_TLS_PORT),
+    ]
 }
 
 impl ClusterConfig {
@@ -883,7 +964,7 @@ impl Config {
             push(
                 "cluster.master_url",
                 format!("{:?} is not a server URL", c.master_url),
-                "write it like tls://master.example.com:4530 or udp://10.0.0.2:5055",
+                "write it like tls://master.example.com:4521 or tcp://10.0.0.2:4520",
             );
         }
         if self.relay.flush_window_us > 20_000 {
@@ -897,10 +978,11 @@ impl Config {
             );
         }
         if workers > 1 && c.worker_port_step > 0 {
-            let others: Vec<(Role, &ListenerSpec)> = [Role::Name, Role::Master, Role::Game]
+            let mut others: Vec<(&str, &ListenerSpec)> = [Role::Name, Role::Master, Role::Game]
                 .into_iter()
-                .flat_map(|r| self.role(r).listeners.iter().map(move |l| (r, l)))
+                .flat_map(|r| self.role(r).listeners.iter().map(move |l| (r.as_str(), l)))
                 .collect();
+            others.extend(c.listeners.iter().map(|l| ("server-to-server", l)));
             'workers: for index in 1..workers {
                 for (i, l) in self.game.listeners.iter().enumerate() {
                     if l.port == 0 {

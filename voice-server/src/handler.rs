@@ -8,11 +8,12 @@ use crate::logic::RoleLogic;
 use crate::metrics::Metrics;
 use crate::outbox::{respond_error, MessageMeta, Outbox};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 use transport::codec::{Limits, Message, RawSendView};
-use transport::lb::error;
+use transport::lb::{error, op};
 use transport::runtime::ServerHandler;
 use transport::{
     ConnectionEvent, Endpoint, EndpointEvent, PeerHandle, Protocol, SendError, SendOptions,
@@ -93,6 +94,41 @@ impl Outbox for EndpointOutbox<'_> {
     }
 }
 
+/// What the handler keeps per peer.
+struct HandlerPeer {
+    protocol: Protocol,
+    limiter: PeerLimiter,
+    /// Came in through a server-to-server listener.
+    on_server_listener: bool,
+}
+
+/// Why `code` is refused from a peer that came in through (`on_server_listener`)
+/// or outside the master's server-to-server listeners bound to
+/// `server_listeners`; `None` when it is served (always, without them).
+fn listener_refusal(
+    server_listeners: &[SocketAddr],
+    on_server_listener: bool,
+    code: u8,
+) -> Option<String> {
+    if server_listeners.is_empty() {
+        return None;
+    }
+    match (on_server_listener, code == op::GAME_SERVER_REPORT) {
+        (true, false) => Some(format!(
+            "{} ({code}) refused: this is the master's server-to-server listener (game servers only); clients connect through the name server",
+            op::name(code)
+        )),
+        (false, true) => {
+            let ports: Vec<String> = server_listeners.iter().map(|a| a.port().to_string()).collect();
+            Some(format!(
+                "game server reports are accepted on the master's server-to-server listeners only (port {}): set cluster.master_url to one of them (tls://master:4521 or tcp://master:4520 by default)",
+                ports.join(", ")
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Runs one role's logic inside transport's server driver.
 pub struct RoleHandler<L: RoleLogic> {
     role: Role,
@@ -100,7 +136,9 @@ pub struct RoleHandler<L: RoleLogic> {
     metrics: Arc<Metrics>,
     limits: LimitsConfig,
     codec_limits: Limits,
-    peers: HashMap<PeerHandle, (Protocol, PeerLimiter)>,
+    peers: HashMap<PeerHandle, HandlerPeer>,
+    /// Bound addresses of the master's server-to-server listeners.
+    server_listeners: Vec<SocketAddr>,
     /// Peers being disconnected for abuse: (when, peer). Their messages are
     /// ignored; the disconnect waits so that the error response goes out first.
     closing: std::collections::VecDeque<(Instant, PeerHandle)>,
@@ -133,9 +171,18 @@ impl<L: RoleLogic> RoleHandler<L> {
             limits,
             codec_limits,
             peers: HashMap::new(),
+            server_listeners: Vec::new(),
             closing: Default::default(),
             buf: Vec::with_capacity(2048),
         }
+    }
+
+    /// Gives the listeners bound to `addresses` to game servers alone: there
+    /// only [`op::GAME_SERVER_REPORT`] is served, and elsewhere it is refused
+    /// (while `addresses` is not empty). Each refusal names the right listener.
+    pub fn with_server_listeners(mut self, addresses: Vec<SocketAddr>) -> Self {
+        self.server_listeners = addresses;
+        self
     }
 
     /// The role's logic (diagnostics, tests).
@@ -162,13 +209,18 @@ impl<L: RoleLogic> RoleHandler<L> {
                 || self
                     .peers
                     .get(&peer)
-                    .is_some_and(|(protocol, _)| protocol.is_secure()),
+                    .is_some_and(|p| p.protocol.is_secure()),
             size,
         };
         let mut out =
             EndpointOutbox::new(endpoint, &mut self.buf, &self.codec_limits, &self.metrics);
         let limited = !self.logic.is_rate_limit_exempt(peer);
-        if let Some((_, limiter)) = self.peers.get_mut(&peer).filter(|_| limited) {
+        if let Some(limiter) = self
+            .peers
+            .get_mut(&peer)
+            .filter(|_| limited)
+            .map(|p| &mut p.limiter)
+        {
             match limiter.check(now, size, &self.limits) {
                 Verdict::Allow => {}
                 Verdict::Refuse { notify } => {
@@ -226,9 +278,27 @@ impl<L: RoleLogic> RoleHandler<L> {
             }
         }
         match Message::decode(&received.payload, &self.codec_limits) {
-            Ok(Message::Request(request)) => self
-                .logic
-                .handle_request(now, peer, request, meta, &mut out),
+            Ok(Message::Request(request)) => {
+                let on_server_listener =
+                    self.peers.get(&peer).is_some_and(|p| p.on_server_listener);
+                let refusal =
+                    listener_refusal(&self.server_listeners, on_server_listener, request.code);
+                if let Some(refusal) = refusal {
+                    tracing::info!(role = %self.role, ?peer, "{refusal}");
+                    respond_error(
+                        &mut out,
+                        now,
+                        peer,
+                        &meta,
+                        request.code,
+                        error::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE,
+                        refusal,
+                    );
+                    return;
+                }
+                self.logic
+                    .handle_request(now, peer, request, meta, &mut out)
+            }
             Ok(other) => {
                 Metrics::inc(&self.metrics.bad_requests);
                 let kind = match other {
@@ -269,13 +339,20 @@ impl<L: RoleLogic> ServerHandler for RoleHandler<L> {
         let peer = event.peer;
         match event.event {
             ConnectionEvent::Connected => {
-                let protocol = endpoint
-                    .peer_info(peer)
-                    .map(|i| i.protocol)
-                    .unwrap_or(Protocol::Udp);
+                let info = endpoint.peer_info(peer);
+                let protocol = info.as_ref().map_or(Protocol::Udp, |i| i.protocol);
+                let on_server_listener = info
+                    .and_then(|i| i.listener)
+                    .is_some_and(|l| self.server_listeners.contains(&l));
                 self.metrics.add_peers(self.role, protocol, 1);
-                self.peers
-                    .insert(peer, (protocol, PeerLimiter::new(now, &self.limits)));
+                self.peers.insert(
+                    peer,
+                    HandlerPeer {
+                        protocol,
+                        limiter: PeerLimiter::new(now, &self.limits),
+                        on_server_listener,
+                    },
+                );
                 let mut out =
                     EndpointOutbox::new(endpoint, &mut self.buf, &self.codec_limits, &self.metrics);
                 self.logic.handle_connected(now, peer, protocol, &mut out);
@@ -292,8 +369,8 @@ impl<L: RoleLogic> ServerHandler for RoleHandler<L> {
             }
             ConnectionEvent::Message(received) => self.message(now, peer, received, endpoint),
             ConnectionEvent::Disconnected(reason) => {
-                if let Some((protocol, _)) = self.peers.remove(&peer) {
-                    self.metrics.add_peers(self.role, protocol, -1);
+                if let Some(p) = self.peers.remove(&peer) {
+                    self.metrics.add_peers(self.role, p.protocol, -1);
                     let mut out = EndpointOutbox::new(
                         endpoint,
                         &mut self.buf,

@@ -94,8 +94,12 @@ pub struct BoundListener {
     pub protocol: Protocol,
     /// The bound address.
     pub local: SocketAddr,
-    /// The URL announced to clients.
+    /// The URL announced to clients (or, for a server-to-server listener, the
+    /// URL game servers link to).
     pub url: String,
+    /// A master's server-to-server listener (`[cluster] listeners`): game
+    /// servers only, never announced to clients.
+    pub for_servers: bool,
 }
 
 /// A running deployment.
@@ -120,7 +124,15 @@ impl Deployment {
     pub fn url(&self, role: Role, protocol: Protocol) -> Option<String> {
         self.listeners
             .iter()
-            .find(|l| l.role == role && l.protocol == protocol)
+            .find(|l| l.role == role && l.protocol == protocol && !l.for_servers)
+            .map(|l| l.url.clone())
+    }
+
+    /// The URL of the master's server-to-server listener of `protocol`.
+    pub fn server_link_url(&self, protocol: Protocol) -> Option<String> {
+        self.listeners
+            .iter()
+            .find(|l| l.for_servers && l.protocol == protocol)
             .map(|l| l.url.clone())
     }
 
@@ -213,7 +225,16 @@ async fn bind_role(
     let rc = config.role(role);
     let mut specs = Vec::new();
     let mut listeners = Vec::new();
-    for spec in &rc.listeners {
+    let server_links = match role {
+        Role::Master => config.cluster.listeners.as_slice(),
+        _ => &[],
+    };
+    let all = rc
+        .listeners
+        .iter()
+        .map(|spec| (spec, false))
+        .chain(server_links.iter().map(|spec| (spec, true)));
+    for (spec, for_servers) in all {
         let mut spec = spec.clone();
         if worker > 0 {
             let cluster = &config.cluster;
@@ -262,7 +283,7 @@ async fn bind_role(
             path,
             tls,
         });
-        specs.push(spec.clone());
+        specs.push((spec.clone(), for_servers));
     }
     if listeners.is_empty() {
         tracing::warn!(%role, "no listener: the role does not run");
@@ -285,15 +306,20 @@ async fn bind_role(
         .local_addresses()
         .into_iter()
         .zip(specs.iter())
-        .map(|((protocol, local), spec)| BoundListener {
+        .map(|((protocol, local), (spec, for_servers))| BoundListener {
             role,
             protocol,
             local,
             url: url_for(&config.role(role).public_host, spec, role, local),
+            for_servers: *for_servers,
         })
         .collect::<Vec<_>>();
     for l in &bound {
-        tracing::info!(role = %l.role, protocol = %l.protocol, address = %l.local, announced = %l.url, "listening");
+        if l.for_servers {
+            tracing::info!(role = %l.role, protocol = %l.protocol, address = %l.local, url = %l.url, "listening for game servers (server-to-server)");
+        } else {
+            tracing::info!(role = %l.role, protocol = %l.protocol, address = %l.local, announced = %l.url, "listening");
+        }
     }
     Ok(Some(Bound {
         role,
@@ -323,13 +349,56 @@ fn configured_urls(config: &Config, role: Role) -> Vec<(Protocol, String)> {
 fn role_urls(config: &Config, bound: &[BoundListener], role: Role) -> Vec<(Protocol, String)> {
     let local: Vec<_> = bound
         .iter()
-        .filter(|l| l.role == role)
+        .filter(|l| l.role == role && !l.for_servers)
         .map(|l| (l.protocol, l.url.clone()))
         .collect();
     if local.is_empty() {
         configured_urls(config, role)
     } else {
         local
+    }
+}
+
+/// Where game servers link to the master: `cluster.master_url`, else the
+/// master's server-to-server listeners (bound here, or configured at the
+/// master's public host), else its client listeners.
+fn link_urls(config: &Config, bound: &[BoundListener]) -> Vec<(Protocol, String)> {
+    if !config.cluster.master_url.is_empty() {
+        let url = &config.cluster.master_url;
+        let protocol = transport::runtime::ServerUrl::parse(url)
+            .map(|u| u.protocol)
+            .unwrap_or(Protocol::Tcp);
+        return vec![(protocol, url.clone())];
+    }
+    let local: Vec<_> = bound
+        .iter()
+        .filter(|l| l.for_servers)
+        .map(|l| (l.protocol, l.url.clone()))
+        .collect();
+    if !local.is_empty() {
+        return local;
+    }
+    if bound.iter().any(|l| l.role == Role::Master) {
+        // The master runs here without server listeners: its client ones.
+        return role_urls(config, bound, Role::Master);
+    }
+    let master = &config.master;
+    let configured: Vec<_> = config
+        .cluster
+        .listeners
+        .iter()
+        .map(|spec| {
+            let addr = SocketAddr::new(spec.address, spec.port);
+            (
+                spec.effective_protocol(),
+                url_for(&master.public_host, spec, Role::Master, addr),
+            )
+        })
+        .collect();
+    if configured.is_empty() {
+        configured_urls(config, Role::Master)
+    } else {
+        configured
     }
 }
 
@@ -383,15 +452,8 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
     }
     let mut listeners: Vec<BoundListener> =
         bound.iter().flat_map(|b| b.listeners.clone()).collect();
-    let master_urls = if config.cluster.master_url.is_empty() {
-        role_urls(&config, &listeners, Role::Master)
-    } else {
-        let url = &config.cluster.master_url;
-        let protocol = transport::runtime::ServerUrl::parse(url)
-            .map(|u| u.protocol)
-            .unwrap_or(Protocol::Tcp);
-        vec![(protocol, url.clone())]
-    };
+    let master_urls = role_urls(&config, &listeners, Role::Master);
+    let link_urls = link_urls(&config, &listeners);
     let master_control: Option<ServerControl<MasterCommand>> = bound
         .iter()
         .find(|b| b.role == Role::Master)
@@ -408,7 +470,7 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
                 options: options.clone(),
                 key: key.clone(),
                 master: master_control.clone(),
-                master_urls: master_urls.clone(),
+                master_urls: link_urls.clone(),
                 link_client: link_client.clone(),
                 shutdown: shutdown_rx.clone(),
             };
@@ -456,7 +518,14 @@ pub async fn start(config: Config, options: StartOptions) -> Result<Deployment, 
                     options.clock.clone(),
                     metrics.clone(),
                 );
-                let handler = RoleHandler::new(Role::Master, logic, metrics.clone(), limits);
+                let server_listeners = b
+                    .listeners
+                    .iter()
+                    .filter(|l| l.for_servers)
+                    .map(|l| l.local)
+                    .collect();
+                let handler = RoleHandler::new(Role::Master, logic, metrics.clone(), limits)
+                    .with_server_listeners(server_listeners);
                 tokio::spawn(b.server.run(handler, stop))
             }
             Role::Game => unreachable!("game servers run as workers"),

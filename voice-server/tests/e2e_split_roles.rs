@@ -25,13 +25,14 @@ async fn game_server_in_another_deployment_reports_over_a_link() {
         )
         .await
         .unwrap();
-        // The game deployment learns the master's ports from its configuration.
+        // The game deployment learns the master's server-to-server port from
+        // its configuration ([cluster] listeners, at the master's public host).
         let mut game_config = config.clone();
-        for l in &mut game_config.master.listeners {
+        for l in &mut game_config.cluster.listeners {
             let bound = front
                 .listeners
                 .iter()
-                .find(|b| b.role == Role::Master && b.protocol == l.effective_protocol())
+                .find(|b| b.for_servers && b.protocol == l.effective_protocol())
                 .unwrap();
             l.port = bound.local.port();
         }
@@ -115,12 +116,13 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
         let ca_file = gen_cert(dir.path());
         let mut config = local_config();
         config.token.secret = "a shared deployment secret, long enough".into();
-        // The master gets a TLS-over-TCP listener with the generated certificate.
+        // The master gets a TLS-over-TCP server-to-server listener with the
+        // generated certificate.
         let mut tls: voice_server::config::ListenerSpec =
             toml::from_str("protocol = \"tls\"").unwrap();
         tls.address = "127.0.0.1".parse().unwrap();
         tls.certificate_path = Some(dir.path().to_string_lossy().into_owned());
-        config.master.listeners.push(tls);
+        config.cluster.listeners.push(tls);
         let front = start(
             config.clone(),
             StartOptions {
@@ -131,8 +133,13 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
         .await
         .unwrap();
         let master_tls = front
-            .url(Role::Master, Protocol::Tls)
-            .expect("a tls master listener");
+            .server_link_url(Protocol::Tls)
+            .expect("a tls server-to-server listener");
+        assert_eq!(
+            front.url(Role::Master, Protocol::Tls),
+            None,
+            "the server-to-server listener is not a client listener"
+        );
         let game_config = |ca: &str| {
             let mut c = config.clone();
             c.cluster.master_url = master_tls.clone();
@@ -182,6 +189,96 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
             SendOptions::RELIABLE,
         );
         assert_eq!(a.event(4).await.sender, 2);
+        back.shutdown().await;
+        front.shutdown().await;
+    })
+    .await;
+}
+
+/// The master's server-to-server listener serves game servers alone, and while
+/// it exists reports on client listeners are refused; each refusal says where
+/// to go instead.
+#[tokio::test]
+async fn server_listener_serves_game_servers_only() {
+    guard(async {
+        let mut config = local_config();
+        config.token.secret = "a shared deployment secret, long enough".into();
+        let front = start(
+            config.clone(),
+            StartOptions {
+                roles: vec![Role::Name, Role::Master],
+                ..StartOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let server_link = front
+            .server_link_url(Protocol::Tcp)
+            .expect("tcp server listener");
+        let server_port = server_link.rsplit(':').next().unwrap().to_owned();
+
+        // The name server never hands the server listener to clients.
+        let (master_url, token) = authenticate(&front, Protocol::Tcp, "alice").await;
+        assert_ne!(master_url, server_link);
+
+        // A client on the server listener: every client operation refused.
+        let mut stray = TestClient::connect(&server_link).await;
+        let r = stray
+            .request(
+                op::AUTHENTICATE,
+                Parameters::new().with(param::TOKEN, token.clone()),
+            )
+            .await;
+        assert_eq!(
+            r.return_code,
+            error::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE,
+            "{r:?}"
+        );
+        let message = r.debug_message.clone().unwrap_or_default();
+        assert!(message.contains("server-to-server listener"), "{message}");
+        assert!(message.contains("name server"), "{message}");
+
+        // A report on a client listener: refused, naming the server port.
+        let mut client = master(&master_url, &token).await;
+        let r = client
+            .request(op::GAME_SERVER_REPORT, Parameters::new())
+            .await;
+        assert_eq!(
+            r.return_code,
+            error::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE,
+            "{r:?}"
+        );
+        let message = r.debug_message.clone().unwrap_or_default();
+        assert!(
+            message.contains(&format!("port {server_port}")),
+            "{message}"
+        );
+        assert!(message.contains("cluster.master_url"), "{message}");
+        // ... and the same master keeps serving that client.
+        let r = client.request(op::JOIN_LOBBY, Parameters::new()).await;
+        assert_eq!(r.return_code, 0, "{r:?}");
+
+        // A game server pointed at a client listener never registers ...
+        let mut misdirected = config.clone();
+        misdirected.cluster.master_url = master_url.clone();
+        let game_only = || StartOptions {
+            roles: vec![Role::Game],
+            ..StartOptions::default()
+        };
+        let back = start(misdirected, game_only()).await.unwrap();
+        assert!(
+            !master_has_a_game_server(&front, "probe1").await,
+            "reports through a client listener are refused"
+        );
+        back.shutdown().await;
+        // ... and pointed at the server listener it does.
+        let mut linked = config.clone();
+        linked.cluster.master_url = server_link.clone();
+        let back = start(linked, game_only()).await.unwrap();
+        assert!(
+            master_has_a_game_server(&front, "probe2").await,
+            "linked through the server listener"
+        );
         back.shutdown().await;
         front.shutdown().await;
     })

@@ -68,6 +68,8 @@ impl std::fmt::Debug for ControlMessage {
 /// A stream opened (TLS and upgrade done) by an accept task.
 struct Accepted {
     from: SocketAddr,
+    /// The listener's bound address.
+    listener: SocketAddr,
     protocol: Protocol,
     link: StreamLink,
 }
@@ -296,9 +298,9 @@ impl<H: ServerHandler> ServerDriver<H> {
 
     fn register_stream(&mut self, opened: Accepted, inbound: &mpsc::Sender<StreamInput>) {
         let now = super::now();
-        let Some(peer) = self
-            .endpoint
-            .accept_stream(now, opened.from, opened.protocol)
+        let Some(peer) =
+            self.endpoint
+                .accept_stream(now, opened.from, opened.listener, opened.protocol)
         else {
             tracing::warn!(from = %opened.from, "endpoint full; closing the new stream");
             return;
@@ -466,6 +468,10 @@ async fn accept_loop(
 ) {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let path: Option<Arc<str>> = path.map(Arc::from);
+    let Ok(bound) = listener.local_addr() else {
+        tracing::error!(%protocol, "listener has no local address; not accepting");
+        return;
+    };
     loop {
         let (tcp, from) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -487,6 +493,7 @@ async fn accept_loop(
                     let _ = accepted
                         .send(Accepted {
                             from,
+                            listener: bound,
                             protocol,
                             link,
                         })
