@@ -44,6 +44,13 @@ pub struct TransportConfig {
     pub max_reassembly_bytes: usize,
     /// Largest message accepted or sent. Defaults to 512 KiB.
     pub max_message_size: usize,
+    /// Most bytes of reliable messages waiting for one peer (queued, or sent
+    /// and not yet acknowledged). A peer that falls further behind is
+    /// disconnected (`SendBacklogFull`, status 1030) instead of growing this
+    /// side's memory without bound. Defaults to 2 MiB (four maximum-size
+    /// messages); keep it at least `max_message_size`. Cost: memory per slow
+    /// peer, up to this much.
+    pub max_reliable_backlog: usize,
     /// How long outgoing unreliable commands may wait to share a datagram with
     /// others bound for the same peer. Defaults to zero (flush at once).
     pub flush_window: Duration,
@@ -66,6 +73,7 @@ impl Default for TransportConfig {
             reliable_window: 512,
             max_reassembly_bytes: 1024 * 1024,
             max_message_size: 512 * 1024,
+            max_reliable_backlog: 2 * 1024 * 1024,
             flush_window: Duration::ZERO,
             simulation: NetworkSimulation::default(),
         }

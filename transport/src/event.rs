@@ -21,6 +21,11 @@ pub enum DisconnectReason {
     ProtocolViolation(String),
     /// The server is full (1042 UserLimit... named ServerFull here).
     ServerFull,
+    /// The peer fell behind: more than
+    /// [`crate::TransportConfig::max_reliable_backlog`] bytes of reliable
+    /// messages waited for it, so the connection was closed rather than
+    /// grow without bound (1030 SendError).
+    SendBacklogFull,
     /// The underlying socket or stream failed or closed (1039 ExceptionOnReceive).
     Transport(String),
 }
@@ -35,6 +40,7 @@ impl DisconnectReason {
             DisconnectReason::ConnectFailed(_) => 1023,
             DisconnectReason::ProtocolViolation(_) => 1026,
             DisconnectReason::ServerFull => 1042,
+            DisconnectReason::SendBacklogFull => 1030,
             DisconnectReason::Transport(_) => 1039,
         }
     }
@@ -105,4 +111,12 @@ pub enum SendError {
     /// The outgoing queue is full (driver gone or overloaded).
     #[error("send queue is full")]
     QueueFull,
+    /// The peer does not acknowledge reliable messages fast enough: the
+    /// message would take its backlog past `max_reliable_backlog`. The
+    /// connection is closing (`Disconnected(SendBacklogFull)` follows).
+    #[error("the peer's reliable backlog would exceed {limit} bytes; it is being disconnected (it receives too slowly or stopped acknowledging)")]
+    BacklogFull {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
 }

@@ -25,8 +25,12 @@ struct Pair {
 
 impl Pair {
     fn new(protocol: Protocol) -> Self {
+        Self::with_config(protocol, TransportConfig::default())
+    }
+
+    fn with_config(protocol: Protocol, config: TransportConfig) -> Self {
         let now = Instant::now();
-        let config = Arc::new(TransportConfig::default());
+        let config = Arc::new(config);
         let mut server = Endpoint::new(EndpointConfig {
             transport: config.clone(),
             max_peers: 10,
@@ -344,4 +348,50 @@ fn every_message_over_wss_counts_as_encrypted() {
         !tcp.server_messages()[0].encrypted,
         "TCP without AES is clear"
     );
+}
+
+/// Over a stream a reliable message leaves the backlog once written: a client
+/// that keeps writing sends any amount; one whose frames are not written
+/// (`poll_transmit` not called) is stopped at `max_reliable_backlog`.
+#[test]
+fn stream_backlog_counts_unwritten_messages_only() {
+    const LIMIT: usize = 10_000;
+    let config = TransportConfig {
+        max_reliable_backlog: LIMIT,
+        ..TransportConfig::default()
+    };
+    let mut pair = Pair::with_config(Protocol::Tcp, config);
+    assert!(pair.client_events.contains(&ConnectionEvent::Connected));
+    let payload = vec![3u8; 1_000];
+    for _ in 0..3 {
+        for _ in 0..LIMIT / payload.len() {
+            pair.client
+                .send(pair.now, &payload, SendOptions::RELIABLE)
+                .expect("written messages left the backlog");
+        }
+        pair.drive();
+    }
+    let received = pair
+        .server_events
+        .iter()
+        .filter(|e| matches!(e.event, ConnectionEvent::Message(_)))
+        .count();
+    assert_eq!(received, 3 * LIMIT / payload.len());
+    for _ in 0..LIMIT / payload.len() {
+        pair.client
+            .send(pair.now, &payload, SendOptions::RELIABLE)
+            .unwrap();
+    }
+    assert_eq!(
+        pair.client.send(pair.now, &payload, SendOptions::RELIABLE),
+        Err(transport::SendError::BacklogFull { limit: LIMIT })
+    );
+    pair.drive();
+    assert!(pair.client_events.contains(&ConnectionEvent::Disconnected(
+        DisconnectReason::SendBacklogFull
+    )));
+    assert!(pair
+        .server_events
+        .iter()
+        .any(|e| e.event == ConnectionEvent::Disconnected(DisconnectReason::ByPeer)));
 }

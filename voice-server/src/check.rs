@@ -301,6 +301,13 @@ impl Config {
                 "use at least 1024 (524288 is the default)",
             );
         }
+        if l.max_reliable_backlog < l.max_message_size {
+            push(
+                "limits.max_reliable_backlog".into(),
+                "is smaller than max_message_size: a maximum-size reliable message would disconnect its receiver".into(),
+                "raise max_reliable_backlog to at least max_message_size (2097152 is the default)",
+            );
+        }
         if (l.bytes_burst as usize) < l.max_message_size.min(u32::MAX as usize)
             && l.bytes_burst != 0
         {

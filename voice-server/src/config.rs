@@ -474,6 +474,11 @@ pub struct LimitsConfig {
     pub max_actors_per_room: usize,
     /// Largest message in bytes. Defaults to 512 KiB. Cost: reassembly memory.
     pub max_message_size: usize,
+    /// Most bytes of reliable messages waiting for one peer (queued, or sent
+    /// and unacknowledged); a peer that falls further behind is disconnected
+    /// (status 1030) instead of growing the server's memory. Defaults to
+    /// 2 MiB; at least max_message_size. Cost: up to this much per slow peer.
+    pub max_reliable_backlog: usize,
     /// Operations (and voice frames) per second per peer, sustained. Defaults to 200.
     pub operations_per_second: u32,
     /// Burst of operations above the sustained rate. Defaults to 400.
@@ -496,6 +501,7 @@ impl Default for LimitsConfig {
             max_rooms: 10_000,
             max_actors_per_room: 256,
             max_message_size: 512 * 1024,
+            max_reliable_backlog: 2 * 1024 * 1024,
             operations_per_second: 200,
             operations_burst: 400,
             bytes_per_second: 256 * 1024,
@@ -773,6 +779,7 @@ mod tests {
         let mut config = Config::default();
         config.token.secret = "short".into();
         config.limits.max_peers = 0;
+        config.limits.max_reliable_backlog = config.limits.max_message_size - 1;
         config.metrics.listen = "nonsense".into();
         config.game.listeners[1].port = config.game.listeners[0].port; // tcp vs udp: fine
         config.game.listeners[2].port = config.game.listeners[1].port; // ws vs tcp: clash
@@ -780,6 +787,7 @@ mod tests {
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert!(paths.contains(&"token.secret"), "{paths:?}");
         assert!(paths.contains(&"limits.max_peers"), "{paths:?}");
+        assert!(paths.contains(&"limits.max_reliable_backlog"), "{paths:?}");
         assert!(paths.contains(&"metrics.listen"), "{paths:?}");
         assert!(paths.contains(&"game.listeners[2].port"), "{paths:?}");
         assert!(!paths.contains(&"game.listeners[1].port"), "{paths:?}");

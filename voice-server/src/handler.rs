@@ -379,7 +379,11 @@ impl<L: RoleLogic> ServerHandler for RoleHandler<L> {
                     );
                     self.logic.handle_disconnected(now, peer, &mut out);
                 }
-                tracing::trace!(role = %self.role, ?peer, ?reason, "peer disconnected");
+                if reason == transport::DisconnectReason::SendBacklogFull {
+                    tracing::warn!(role = %self.role, ?peer, limit = self.limits.max_reliable_backlog, "peer disconnected: too far behind on reliable messages (limits.max_reliable_backlog); it receives too slowly or stopped acknowledging");
+                } else {
+                    tracing::trace!(role = %self.role, ?peer, ?reason, "peer disconnected");
+                }
             }
             _ => {}
         }

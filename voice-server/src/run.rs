@@ -291,6 +291,7 @@ async fn bind_role(
     }
     let transport = TransportConfig {
         max_message_size: config.limits.max_message_size,
+        max_reliable_backlog: config.limits.max_reliable_backlog,
         flush_window: Duration::from_micros(config.relay.flush_window_us),
         ..TransportConfig::default()
     };

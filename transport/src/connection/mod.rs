@@ -138,6 +138,11 @@ pub struct Connection {
     ping_clock: u32,
     pong_pending: Option<u32>,
     disconnect_sends: u8,
+    /// Why the connection is disconnecting when it was not asked to
+    /// (`None`: `disconnect()` was called, the reason is `Local`).
+    closing_reason: Option<DisconnectReason>,
+    /// Bytes of reliable message payload queued or unacknowledged.
+    reliable_backlog: usize,
     /// (local instant, server ms at that instant).
     server_time: Option<(Instant, u64)>,
     keys: Option<SessionKeys>,
@@ -207,6 +212,8 @@ impl Connection {
             ping_clock: 0,
             pong_pending: None,
             disconnect_sends: 0,
+            closing_reason: None,
+            reliable_backlog: 0,
             server_time: None,
             keys: None,
             key_state: KeyState::Idle,
@@ -516,6 +523,7 @@ impl Connection {
         for channel in &mut self.send {
             *channel = SendChannel::default();
         }
+        self.reliable_backlog = 0;
         self.retransmit.clear();
         self.resend_timers.clear();
         self.outbox.clear();

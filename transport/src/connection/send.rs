@@ -318,6 +318,12 @@ impl Connection {
             self.stats.unreliable_dropped = self.outbox.dropped;
             return Ok(());
         }
+        let limit = self.config.max_reliable_backlog;
+        if self.reliable_backlog + len > limit {
+            self.close_for_backlog(now);
+            return Err(SendError::BacklogFull { limit });
+        }
+        self.reliable_backlog += len;
         let mut payload = Vec::with_capacity(len);
         parts.iter().for_each(|p| payload.extend_from_slice(p));
         let payload = Bytes::from(payload);
@@ -353,6 +359,27 @@ impl Connection {
             });
         }
         Ok(())
+    }
+
+    /// A reliable message left the backlog (acknowledged, or written to a
+    /// stream). Control commands were never counted.
+    fn release_backlog(&mut self, command: &OutCommand) {
+        if command.kind != kind::CONTROL {
+            self.reliable_backlog = self.reliable_backlog.saturating_sub(command.payload.len());
+        }
+    }
+
+    /// The peer fell too far behind: drop what waits, tell it, and end with
+    /// `SendBacklogFull`.
+    fn close_for_backlog(&mut self, now: Instant) {
+        if self.state != ConnectionState::Connected {
+            return;
+        }
+        for channel in &mut self.send {
+            channel.queue.clear();
+        }
+        self.closing_reason = Some(DisconnectReason::SendBacklogFull);
+        self.disconnect(now);
     }
 
     /// Assembles the next datagram (before the network simulation).
@@ -395,7 +422,11 @@ impl Connection {
             self.disconnect_sends = self.disconnect_sends.saturating_sub(1);
             let len = self.finalize(buf, sealed);
             if self.disconnect_sends == 0 {
-                self.finish(DisconnectReason::Local);
+                let reason = self
+                    .closing_reason
+                    .take()
+                    .unwrap_or(DisconnectReason::Local);
+                self.finish(reason);
             }
             return Some(len);
         }
@@ -490,6 +521,8 @@ impl Connection {
                 send.next_sequence += 1;
                 self.put_reliable(buf, channel as u8, sequence, &command);
                 if stream {
+                    // Written to the stream: the stream carries it from here.
+                    self.release_backlog(&command);
                     continue;
                 }
                 let resend_at = now + self.resend_timeout(1);
@@ -666,6 +699,7 @@ impl Connection {
         if sent.command.fragment.is_some() {
             send.fragments_in_flight -= 1;
         }
+        self.release_backlog(&sent.command);
         if sent.command.key_reply {
             self.key_reply_acknowledged();
         }
