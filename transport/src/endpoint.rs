@@ -128,6 +128,9 @@ pub struct Endpoint {
     peers: HashMap<u32, Peer>,
     by_connection_id: HashMap<u32, u32>,
     by_address: HashMap<SocketAddr, u32>,
+    /// The listener each stream peer came in on (kept out of `Peer`, which
+    /// the relay touches per frame).
+    stream_listeners: HashMap<u32, SocketAddr>,
     next_handle: u32,
     ready: VecDeque<u32>,
     timers: BinaryHeap<Reverse<(Instant, u32)>>,
@@ -143,8 +146,6 @@ struct Peer {
     /// (about 4 KB).
     connection: Box<Connection>,
     address: SocketAddr,
-    /// The listener a stream peer came in on; `None` for UDP.
-    listener: Option<SocketAddr>,
     queued: bool,
     armed: Option<Instant>,
 }
@@ -173,6 +174,7 @@ impl Endpoint {
             peers: HashMap::new(),
             by_connection_id: HashMap::new(),
             by_address: HashMap::new(),
+            stream_listeners: HashMap::new(),
             next_handle: 1,
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
@@ -306,7 +308,6 @@ impl Endpoint {
             Peer {
                 connection: Box::new(connection),
                 address: from,
-                listener: None,
                 queued: false,
                 armed: None,
             },
@@ -412,6 +413,7 @@ impl Endpoint {
         let Some(peer) = self.peers.remove(&handle) else {
             return;
         };
+        self.stream_listeners.remove(&handle);
         let id = peer.connection.connection_id();
         if self.by_connection_id.get(&id) == Some(&handle) {
             self.by_connection_id.remove(&id);
@@ -452,11 +454,11 @@ impl Endpoint {
             Peer {
                 connection: Box::new(connection),
                 address: from,
-                listener: Some(listener),
                 queued: false,
                 armed: None,
             },
         );
+        self.stream_listeners.insert(handle, listener);
         self.after_input(handle, now, true);
         Some(PeerHandle(handle))
     }
@@ -645,7 +647,7 @@ impl Endpoint {
         Some(PeerInfo {
             address: slot.address,
             protocol: slot.connection.protocol(),
-            listener: slot.listener,
+            listener: self.stream_listeners.get(&peer.0).copied(),
             stats: slot.connection.stats().clone(),
             encryption_established: slot.connection.is_encryption_established(),
         })
