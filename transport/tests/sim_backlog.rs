@@ -21,16 +21,6 @@ fn server_config() -> TransportConfig {
     }
 }
 
-fn server_disconnects(sim: &Sim) -> Vec<DisconnectReason> {
-    sim.server_events
-        .iter()
-        .filter_map(|e| match &e.event {
-            ConnectionEvent::Disconnected(reason) => Some(reason.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_peer_that_stops_acknowledging_is_disconnected_at_the_backlog_limit() {
     let mut sim = Sim::new(server_config(), 3);
@@ -55,11 +45,11 @@ fn a_peer_that_stops_acknowledging_is_disconnected_at_the_backlog_limit() {
     assert_eq!(refused, Err(SendError::BacklogFull { limit: LIMIT }));
     assert!(refused.unwrap_err().to_string().contains("10000 bytes"));
     let closed = sim.run_until(Duration::from_secs(2), |sim| {
-        !server_disconnects(sim).is_empty()
+        !sim.server_disconnects().is_empty()
     });
     assert!(closed, "the server closed the connection");
     assert_eq!(
-        server_disconnects(&sim),
+        sim.server_disconnects(),
         [DisconnectReason::SendBacklogFull]
     );
     assert_eq!(DisconnectReason::SendBacklogFull.status_code(), 1030);
@@ -102,5 +92,5 @@ fn a_peer_that_keeps_up_receives_far_more_than_the_limit() {
         sim.client_messages(0).len() >= TOTAL
     });
     assert!(done, "{} of {TOTAL} arrived", sim.client_messages(0).len());
-    assert!(server_disconnects(&sim).is_empty());
+    assert!(sim.server_disconnects().is_empty());
 }

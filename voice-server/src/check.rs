@@ -135,16 +135,17 @@ impl Config {
                 );
             }
         }
+        // (path, listeners, for game servers only)
         let groups = [
-            ("name.listeners", &self.name.listeners),
-            ("master.listeners", &self.master.listeners),
-            ("game.listeners", &self.game.listeners),
-            ("cluster.listeners", &self.cluster.listeners),
+            ("name.listeners", &self.name.listeners, false),
+            ("master.listeners", &self.master.listeners, false),
+            ("game.listeners", &self.game.listeners, false),
+            ("cluster.listeners", &self.cluster.listeners, true),
         ];
-        for (group, listeners) in groups {
+        for (group, listeners, for_servers) in groups {
             for (i, l) in listeners.iter().enumerate() {
                 let at = format!("{group}[{i}]");
-                if group == "cluster.listeners" && l.protocol.0 == Protocol::Udp {
+                if for_servers && l.protocol.0 == Protocol::Udp {
                     push(
                         format!("{at}.protocol"),
                         "server-to-server listeners are TCP-based: udp is not offered there".into(),

@@ -329,17 +329,21 @@ async fn bind_role(
     }))
 }
 
-/// Announced URLs of a role from the configuration alone (for a role running
-/// in another process: its configured ports).
-fn configured_urls(config: &Config, role: Role) -> Vec<(Protocol, String)> {
-    let rc = config.role(role);
-    rc.listeners
+/// URLs of `listeners` of `role` from the configuration alone (a role running
+/// in another process: its configured ports, at the role's public host).
+fn configured_urls(
+    config: &Config,
+    role: Role,
+    listeners: &[ListenerSpec],
+) -> Vec<(Protocol, String)> {
+    let public_host = &config.role(role).public_host;
+    listeners
         .iter()
         .map(|spec| {
             let addr = SocketAddr::new(spec.address, spec.port);
             (
                 spec.effective_protocol(),
-                url_for(&rc.public_host, spec, role, addr),
+                url_for(public_host, spec, role, addr),
             )
         })
         .collect()
@@ -354,7 +358,7 @@ fn role_urls(config: &Config, bound: &[BoundListener], role: Role) -> Vec<(Proto
         .map(|l| (l.protocol, l.url.clone()))
         .collect();
     if local.is_empty() {
-        configured_urls(config, role)
+        configured_urls(config, role, &config.role(role).listeners)
     } else {
         local
     }
@@ -383,24 +387,13 @@ fn link_urls(config: &Config, bound: &[BoundListener]) -> Vec<(Protocol, String)
         // The master runs here without server listeners: its client ones.
         return role_urls(config, bound, Role::Master);
     }
-    let master = &config.master;
-    let configured: Vec<_> = config
-        .cluster
-        .listeners
-        .iter()
-        .map(|spec| {
-            let addr = SocketAddr::new(spec.address, spec.port);
-            (
-                spec.effective_protocol(),
-                url_for(&master.public_host, spec, Role::Master, addr),
-            )
-        })
-        .collect();
-    if configured.is_empty() {
-        configured_urls(config, Role::Master)
+    let servers = &config.cluster.listeners;
+    let listeners = if servers.is_empty() {
+        &config.master.listeners
     } else {
-        configured
-    }
+        servers
+    };
+    configured_urls(config, Role::Master, listeners)
 }
 
 /// The game → master link's client settings (TLS trust from `cluster.master_ca_file`).

@@ -420,6 +420,17 @@ impl Sim {
             .collect()
     }
 
+    /// Why the server's peers disconnected, in order.
+    pub fn server_disconnects(&self) -> Vec<transport::DisconnectReason> {
+        self.server_events
+            .iter()
+            .filter_map(|e| match &e.event {
+                ConnectionEvent::Disconnected(reason) => Some(reason.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The server config.
     pub fn server_config(&self) -> &TransportConfig {
         &self.server_config
