@@ -19,15 +19,6 @@ fn disconnects(events: &[ConnectionEvent]) -> Vec<DisconnectReason> {
         .collect()
 }
 
-fn server_disconnects(sim: &Sim) -> Vec<DisconnectReason> {
-    disconnects(
-        &sim.server_events
-            .iter()
-            .map(|e| e.event.clone())
-            .collect::<Vec<_>>(),
-    )
-}
-
 #[test]
 fn pings_keep_an_idle_connection_alive_and_sync_time() {
     let mut sim = Sim::new(TransportConfig::default(), 1);
@@ -82,14 +73,14 @@ fn silent_client_times_out_on_both_sides() {
     sim.up.loss = 1.0;
     sim.down.loss = 1.0;
     let done = sim.run_until(Duration::from_secs(30), |sim| {
-        !disconnects(&sim.clients[0].events).is_empty() && !server_disconnects(sim).is_empty()
+        !disconnects(&sim.clients[0].events).is_empty() && !sim.server_disconnects().is_empty()
     });
     assert!(done);
     assert_eq!(
         disconnects(&sim.clients[0].events),
         vec![DisconnectReason::Timeout]
     );
-    assert_eq!(server_disconnects(&sim), vec![DisconnectReason::Timeout]);
+    assert_eq!(sim.server_disconnects(), vec![DisconnectReason::Timeout]);
     assert!(
         sim.now - start >= Duration::from_secs(10) && sim.now - start <= Duration::from_secs(11)
     );
@@ -151,7 +142,7 @@ fn graceful_disconnect_by_client_and_by_server() {
         disconnects(&sim.clients[1].events),
         vec![DisconnectReason::ByPeer]
     );
-    let mut server = server_disconnects(&sim);
+    let mut server = sim.server_disconnects();
     server.sort_by_key(|r| r.status_code());
     assert_eq!(
         server,
