@@ -11,20 +11,29 @@ use transport::{Protocol, SendOptions};
 use voice_server::config::Role;
 use voice_server::run::{start, StartOptions};
 
+/// The local test configuration with a deployment secret that separate
+/// deployments share (they read each other's tokens and reports).
+fn shared_config() -> voice_server::config::Config {
+    let mut config = local_config();
+    config.token.secret = "a shared deployment secret, long enough".into();
+    config
+}
+
+/// Options that run only `roles` (as a process with `--role` would).
+fn only(roles: &[Role]) -> StartOptions {
+    StartOptions {
+        roles: roles.to_vec(),
+        ..StartOptions::default()
+    }
+}
+
 #[tokio::test]
 async fn game_server_in_another_deployment_reports_over_a_link() {
     guard(async {
-        let mut config = local_config();
-        config.token.secret = "a shared deployment secret, long enough".into();
-        let front = start(
-            config.clone(),
-            StartOptions {
-                roles: vec![Role::Name, Role::Master],
-                ..StartOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+        let config = shared_config();
+        let front = start(config.clone(), only(&[Role::Name, Role::Master]))
+            .await
+            .unwrap();
         // The game deployment learns the master's server-to-server port from
         // its configuration ([cluster] listeners, at the master's public host).
         let mut game_config = config.clone();
@@ -36,15 +45,7 @@ async fn game_server_in_another_deployment_reports_over_a_link() {
                 .unwrap();
             l.port = bound.local.port();
         }
-        let back = start(
-            game_config,
-            StartOptions {
-                roles: vec![Role::Game],
-                ..StartOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+        let back = start(game_config, only(&[Role::Game])).await.unwrap();
 
         // Until the link is up the master has no game server (ServerFull).
         assert!(
@@ -114,8 +115,7 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
     guard(async {
         let dir = tempfile::tempdir().unwrap();
         let ca_file = gen_cert(dir.path());
-        let mut config = local_config();
-        config.token.secret = "a shared deployment secret, long enough".into();
+        let mut config = shared_config();
         // The master gets a TLS-over-TCP server-to-server listener with the
         // generated certificate.
         let mut tls: voice_server::config::ListenerSpec =
@@ -123,15 +123,9 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
         tls.address = "127.0.0.1".parse().unwrap();
         tls.certificate_path = Some(dir.path().to_string_lossy().into_owned());
         config.cluster.listeners.push(tls);
-        let front = start(
-            config.clone(),
-            StartOptions {
-                roles: vec![Role::Name, Role::Master],
-                ..StartOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+        let front = start(config.clone(), only(&[Role::Name, Role::Master]))
+            .await
+            .unwrap();
         let master_tls = front
             .server_link_url(Protocol::Tls)
             .expect("a tls server-to-server listener");
@@ -146,13 +140,9 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
             c.cluster.master_ca_file = ca.into();
             c
         };
-        let game_options = || StartOptions {
-            roles: vec![Role::Game],
-            ..StartOptions::default()
-        };
 
         // Without the CA the link cannot trust the master: no game server.
-        let untrusting = start(game_config(""), game_options()).await.unwrap();
+        let untrusting = start(game_config(""), only(&[Role::Game])).await.unwrap();
         assert!(
             !master_has_a_game_server(&front, "probe1").await,
             "a link that does not trust the master's certificate never registers"
@@ -160,14 +150,14 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
         untrusting.shutdown().await;
 
         // A missing CA file stops the start with a message naming the key.
-        let e = start(game_config("/nonexistent/ca.pem"), game_options())
+        let e = start(game_config("/nonexistent/ca.pem"), only(&[Role::Game]))
             .await
             .unwrap_err()
             .to_string();
         assert!(e.contains("cluster.master_ca_file"), "{e}");
 
         // Trusting the generated CA, the link registers and rooms work.
-        let back = start(game_config(&ca_file.to_string_lossy()), game_options())
+        let back = start(game_config(&ca_file.to_string_lossy()), only(&[Role::Game]))
             .await
             .unwrap();
         assert!(
@@ -201,17 +191,10 @@ async fn game_server_links_to_the_master_over_tls_trusting_its_ca() {
 #[tokio::test]
 async fn server_listener_serves_game_servers_only() {
     guard(async {
-        let mut config = local_config();
-        config.token.secret = "a shared deployment secret, long enough".into();
-        let front = start(
-            config.clone(),
-            StartOptions {
-                roles: vec![Role::Name, Role::Master],
-                ..StartOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+        let config = shared_config();
+        let front = start(config.clone(), only(&[Role::Name, Role::Master]))
+            .await
+            .unwrap();
         let server_link = front
             .server_link_url(Protocol::Tcp)
             .expect("tcp server listener");
@@ -261,11 +244,7 @@ async fn server_listener_serves_game_servers_only() {
         // A game server pointed at a client listener never registers ...
         let mut misdirected = config.clone();
         misdirected.cluster.master_url = master_url.clone();
-        let game_only = || StartOptions {
-            roles: vec![Role::Game],
-            ..StartOptions::default()
-        };
-        let back = start(misdirected, game_only()).await.unwrap();
+        let back = start(misdirected, only(&[Role::Game])).await.unwrap();
         assert!(
             !master_has_a_game_server(&front, "probe1").await,
             "reports through a client listener are refused"
@@ -274,7 +253,7 @@ async fn server_listener_serves_game_servers_only() {
         // ... and pointed at the server listener it does.
         let mut linked = config.clone();
         linked.cluster.master_url = server_link.clone();
-        let back = start(linked, game_only()).await.unwrap();
+        let back = start(linked, only(&[Role::Game])).await.unwrap();
         assert!(
             master_has_a_game_server(&front, "probe2").await,
             "linked through the server listener"
